@@ -1,0 +1,184 @@
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { unwrapResolverError } from '@apollo/server/errors';
+import {
+  ApolloServerPluginLandingPageLocalDefault,
+  ApolloServerPluginLandingPageProductionDefault,
+} from '@apollo/server/plugin/landingPage/default';
+import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
+import { MikroORM } from '@mikro-orm/postgresql';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { GraphQLFormattedError } from 'graphql';
+import { buildSchema } from 'type-graphql';
+import { runMigrations as runWorkerMigrations } from 'graphile-worker';
+import { createOrmOptions } from '../mikro-orm.config';
+import { createTokenVerifier } from './auth/jwt';
+import type { AppConfig } from './config';
+import { createRequestContext, type ContextFactoryDeps } from './context';
+import type { Logger } from './logger';
+import { graphileEmailQueue } from './mail/email-queue';
+import { graphileLogger } from './mail/graphile-logger';
+import { CatalogResolver } from './resolvers/catalog.resolver';
+import type { GraphQLContext } from './resolvers/graphql-context';
+import { InvitationResolver } from './resolvers/invitation.resolver';
+import { BulkInviteService } from './services/bulk-invite.service';
+import { DomainError, graphqlCodeOf } from './services/errors';
+import { InvitationService } from './services/invitation.service';
+
+export interface Services {
+  bulkInvites: BulkInviteService;
+  invitations: InvitationService;
+}
+
+export interface App {
+  config: AppConfig;
+  orm: MikroORM;
+  server: FastifyInstance;
+  services: Services;
+  contextDeps: ContextFactoryDeps;
+  close(): Promise<void>;
+}
+
+/** Applies the committed MikroORM migrations and graphile-worker's own schema. Returns what was applied. */
+export async function migrate(orm: MikroORM, databaseUrl: string, log: Logger): Promise<string[]> {
+  const applied = await orm.getMigrator().up();
+  await runWorkerMigrations({ connectionString: databaseUrl, logger: graphileLogger(log) });
+  if (applied.length) log.info({ migrations: applied.map((m) => m.name) }, 'applied migrations');
+  return applied.map((m) => m.name);
+}
+
+export async function createOrm(databaseUrl: string): Promise<MikroORM> {
+  return MikroORM.init(createOrmOptions(databaseUrl));
+}
+
+function isDatabaseUnavailable(error: unknown): boolean {
+  const code = (error as { code?: string })?.code;
+  const name = (error as { name?: string })?.name;
+  return (
+    name === 'ConnectionException' ||
+    code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET' ||
+    code === '57P01' || // admin shutdown
+    code === '57P03' || // cannot connect now
+    /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(String((error as Error)?.message))
+  );
+}
+
+export function formatGraphQLError(log: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    if (original instanceof DomainError) {
+      const extensions: Record<string, unknown> = { code: graphqlCodeOf[original.kind] };
+      if (original.details.retryAfterSeconds !== undefined) extensions.retryAfterSeconds = original.details.retryAfterSeconds;
+      return { message: original.message, path: formatted.path, locations: formatted.locations, extensions };
+    }
+    const code = formatted.extensions?.code;
+    if (typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR') {
+      return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code } };
+    }
+    if (isDatabaseUnavailable(original)) {
+      log.error({ err: original }, 'database unavailable');
+      return { message: 'Service temporarily unavailable', path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+    }
+    log.error({ err: original }, 'unexpected error in a GraphQL operation');
+    return { message: 'Internal server error', path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+  };
+}
+
+export async function buildGraphQLSchema(services: Services) {
+  const instances = new Map<unknown, unknown>([
+    [InvitationResolver, new InvitationResolver(services.bulkInvites, services.invitations)],
+    [CatalogResolver, new CatalogResolver()],
+  ]);
+  return buildSchema({
+    resolvers: [CatalogResolver, InvitationResolver],
+    container: { get: (someClass) => instances.get(someClass) },
+    validate: false,
+  });
+}
+
+export function createServices(config: AppConfig): Services {
+  return {
+    bulkInvites: new BulkInviteService(config, graphileEmailQueue),
+    invitations: new InvitationService(config, graphileEmailQueue),
+  };
+}
+
+export async function buildApp(options: { config: AppConfig; orm: MikroORM; log: Logger }): Promise<App> {
+  const { config, orm, log } = options;
+  const services = createServices(config);
+  const contextDeps: ContextFactoryDeps = { orm, verifier: createTokenVerifier(config.jwt), log };
+
+  const server = Fastify({
+    loggerInstance: log as unknown as FastifyBaseLogger,
+    bodyLimit: config.bodyLimitBytes,
+    requestTimeout: config.requestTimeoutMs,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
+    },
+    forceCloseConnections: false,
+  });
+
+  const schema = await buildGraphQLSchema(services);
+  const plugins: ApolloServerPlugin<GraphQLContext>[] = [
+    fastifyApolloDrainPlugin(server),
+    config.isProduction
+      ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
+      : ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false }),
+  ];
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    plugins,
+    introspection: !config.isProduction,
+    includeStacktraceInErrorResponses: false,
+    formatError: formatGraphQLError(log),
+  });
+  await apollo.start();
+
+  server.get('/health', async (_request, reply) => {
+    try {
+      await orm.em.getConnection().execute('select 1');
+      return { status: 'ok' };
+    } catch (error) {
+      log.warn({ err: error }, 'health check: database unavailable');
+      return reply.code(503).send({ status: 'unavailable' });
+    }
+  });
+
+  await server.register(async (graphql) => {
+    graphql.setErrorHandler((error: Error & { code?: string; statusCode?: number }, _request, reply) => {
+      const tooLarge = error.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
+      const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
+      if (status >= 500) log.error({ err: error }, 'GraphQL transport error');
+      return reply.code(status).send({
+        errors: [
+          {
+            message: tooLarge ? `Request body is larger than ${config.bodyLimitBytes} bytes` : status >= 500 ? 'Internal server error' : error.message,
+            extensions: { code: status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_USER_INPUT' },
+          },
+        ],
+      });
+    });
+    await graphql.register(fastifyApollo(apollo), {
+      context: async (request) => ({
+        ctx: createRequestContext(contextDeps, { authorization: request.headers.authorization, requestId: String(request.id) }),
+      }),
+    });
+  });
+
+  let closed = false;
+  return {
+    config,
+    orm,
+    server,
+    services,
+    contextDeps,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await server.close();
+    },
+  };
+}

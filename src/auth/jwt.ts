@@ -1,0 +1,99 @@
+import { createPublicKey } from 'node:crypto';
+import jwt, { type Algorithm } from 'jsonwebtoken';
+import type { JwtConfig } from '../config';
+import { DomainError } from '../services/errors';
+
+export const PERMISSIONS = ['users:invite', 'users:read', 'tenant:admin', 'tenants:create'] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+export interface Viewer {
+  userId: string;
+  /** Absent only on platform tokens that carry nothing but `tenants:create`. */
+  tenantId?: string;
+  permissions: ReadonlySet<string>;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value);
+}
+
+function unauthenticated(message: string): DomainError {
+  return new DomainError('UNAUTHENTICATED', message);
+}
+
+export interface TokenVerifier {
+  /** Throws UNAUTHENTICATED on a bad header or token; `undefined` header means anonymous. */
+  verify(authorizationHeader: string | undefined): Viewer | null;
+}
+
+export function createTokenVerifier(config: JwtConfig): TokenVerifier {
+  let key: string;
+  let algorithms: Algorithm[];
+  if (config.publicKey) {
+    const type = createPublicKey(config.publicKey).asymmetricKeyType;
+    if (type !== 'rsa' && type !== 'ec') throw new Error(`JWT_PUBLIC_KEY: unsupported key type ${type}`);
+    key = config.publicKey;
+    algorithms = type === 'rsa' ? ['RS256'] : ['ES256'];
+  } else if (config.secret) {
+    key = config.secret;
+    algorithms = ['HS256'];
+  } else {
+    throw new Error('No JWT key configured');
+  }
+
+  return {
+    verify(header) {
+      if (header === undefined || header === '') return null;
+      const match = /^Bearer ([A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]*\.[A-Za-z0-9_=+/-]*)$/.exec(header.trim());
+      if (!match) throw unauthenticated('Authorization header must be "Bearer <JWT>"');
+      let claims: jwt.JwtPayload;
+      try {
+        const decoded = jwt.verify(match[1], key, {
+          algorithms,
+          issuer: config.issuer,
+          audience: config.audience,
+        });
+        if (typeof decoded === 'string') throw new Error('payload is not an object');
+        claims = decoded;
+      } catch (error) {
+        throw unauthenticated(`Invalid token: ${(error as Error).message}`);
+      }
+      if (typeof claims.exp !== 'number') throw unauthenticated('Invalid token: exp is required');
+      if (typeof claims.sub !== 'string' || claims.sub === '') throw unauthenticated('Invalid token: sub is required');
+      const permissions = claims.permissions;
+      if (!Array.isArray(permissions) || !permissions.every((p) => typeof p === 'string')) {
+        throw unauthenticated('Invalid token: permissions must be an array of strings');
+      }
+      const tenantId = claims.tenantId;
+      if (tenantId !== undefined && tenantId !== null && !isUuid(tenantId)) {
+        throw unauthenticated('Invalid token: tenantId must be a UUID');
+      }
+      return { userId: claims.sub, tenantId: tenantId ?? undefined, permissions: new Set(permissions) };
+    },
+  };
+}
+
+export interface MintOptions {
+  secret: string;
+  subject: string;
+  tenantId?: string;
+  permissions: readonly string[];
+  expiresInSeconds: number;
+  issuer?: string;
+  audience?: string;
+}
+
+/** HS256 tokens for development, tests and `npm run token`. */
+export function mintToken(options: MintOptions): string {
+  const payload: Record<string, unknown> = { permissions: options.permissions };
+  if (options.tenantId) payload.tenantId = options.tenantId;
+  return jwt.sign(payload, options.secret, {
+    algorithm: 'HS256',
+    subject: options.subject,
+    expiresIn: options.expiresInSeconds,
+    ...(options.issuer ? { issuer: options.issuer } : {}),
+    ...(options.audience ? { audience: options.audience } : {}),
+  });
+}

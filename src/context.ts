@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { Permission, TokenVerifier, Viewer } from './auth/jwt';
+import type { Logger } from './logger';
+import { DomainError } from './services/errors';
+
+/**
+ * Built once per request, used by GraphQL resolvers and REST handlers alike. The EntityManager is a fork
+ * whose `tenant` filter is bound to the token's tenant: tenant data of any other tenant is unreachable.
+ */
+export class RequestContext {
+  constructor(
+    readonly requestId: string,
+    readonly em: EntityManager,
+    readonly log: Logger,
+    private readonly viewerOrError: Viewer | null | DomainError,
+  ) {}
+
+  get viewer(): Viewer | null {
+    return this.viewerOrError instanceof DomainError ? null : this.viewerOrError;
+  }
+
+  /** The authenticated viewer; UNAUTHENTICATED when the token is missing or invalid. */
+  requireViewer(): Viewer {
+    if (this.viewerOrError instanceof DomainError) throw this.viewerOrError;
+    if (!this.viewerOrError) throw new DomainError('UNAUTHENTICATED', 'Authorization: Bearer <JWT> is required');
+    return this.viewerOrError;
+  }
+
+  /** Asserts one of `permissions` and returns the viewer's tenant. */
+  requireTenantPermission(...permissions: Permission[]): string {
+    const viewer = this.requirePermission(...permissions);
+    if (!viewer.tenantId) throw new DomainError('FORBIDDEN', 'This token does not act in a tenant');
+    return viewer.tenantId;
+  }
+
+  requirePermission(...permissions: Permission[]): Viewer {
+    const viewer = this.requireViewer();
+    if (!permissions.some((permission) => viewer.permissions.has(permission))) {
+      throw new DomainError('FORBIDDEN', `Missing permission: ${permissions.join(' or ')}`);
+    }
+    return viewer;
+  }
+}
+
+export interface ContextFactoryDeps {
+  orm: MikroORM;
+  verifier: TokenVerifier;
+  log: Logger;
+}
+
+export function createRequestContext(
+  deps: ContextFactoryDeps,
+  request: { authorization?: string; requestId?: string },
+): RequestContext {
+  const requestId = request.requestId ?? randomUUID();
+  let viewer: Viewer | null | DomainError;
+  try {
+    viewer = deps.verifier.verify(request.authorization);
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    viewer = error;
+  }
+  const em = deps.orm.em.fork({ clear: true, loggerContext: { requestId } });
+  if (!(viewer instanceof DomainError) && viewer?.tenantId) {
+    em.setFilterParams('tenant', { tenantId: viewer.tenantId });
+  }
+  return new RequestContext(requestId, em, deps.log.child({ requestId }), viewer);
+}

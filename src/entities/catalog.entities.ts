@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import { Entity, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import type { Opt } from '@mikro-orm/core';
+import { TenantScoped } from './tenant-scoped';
+
+// Names are unique per tenant regardless of case, because `role` is looked up case-insensitively.
+
+@Entity({ tableName: 'role' })
+@Unique({
+  name: 'role_tenant_name_unique',
+  expression: 'create unique index "role_tenant_name_unique" on "role" ("tenant_id", lower("name"))',
+})
+export class Role extends TenantScoped {
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @Property({ type: 'text' })
+  name!: string;
+
+  @Property({ type: 'datetime' })
+  createdAt: Opt<Date> = new Date();
+}
+
+@Entity({ tableName: 'tenant_group' })
+@Unique({
+  name: 'tenant_group_tenant_name_unique',
+  expression: 'create unique index "tenant_group_tenant_name_unique" on "tenant_group" ("tenant_id", lower("name"))',
+})
+export class Group extends TenantScoped {
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @Property({ type: 'text' })
+  name!: string;
+
+  @Property({ type: 'datetime' })
+  createdAt: Opt<Date> = new Date();
+}
+
+@Entity({ tableName: 'position' })
+@Unique({
+  name: 'position_tenant_title_unique',
+  expression: 'create unique index "position_tenant_title_unique" on "position" ("tenant_id", lower("title"))',
+})
+export class Position extends TenantScoped {
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @Property({ type: 'text' })
+  title!: string;
+
+  @Property({ type: 'datetime' })
+  createdAt: Opt<Date> = new Date();
+}

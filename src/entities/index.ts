@@ -1,0 +1,39 @@
+import { Group, Position, Role } from './catalog.entities';
+import { DevMail } from './dev-mail.entity';
+import { IdempotencyRecord } from './idempotency-record.entity';
+import { Invitation } from './invitation.entity';
+import { Membership, MembershipGroup, MembershipPosition, MembershipRole } from './membership.entity';
+import { Tenant } from './tenant.entity';
+import { User } from './user.entity';
+
+export * from './enums';
+export { Tenant, User, Membership, MembershipRole, MembershipGroup, MembershipPosition, Role, Group, Position };
+export { Invitation, IdempotencyRecord, DevMail };
+
+export const entities = [
+  Tenant,
+  User,
+  Membership,
+  MembershipRole,
+  MembershipGroup,
+  MembershipPosition,
+  Role,
+  Group,
+  Position,
+  Invitation,
+  IdempotencyRecord,
+  DevMail,
+];
+
+/** Entities the `tenant` filter guards. */
+export const tenantScopedEntities = [
+  Membership,
+  MembershipRole,
+  MembershipGroup,
+  MembershipPosition,
+  Role,
+  Group,
+  Position,
+  Invitation,
+  IdempotencyRecord,
+];

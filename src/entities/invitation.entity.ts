@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import { Entity, Enum, Index, ManyToOne, PrimaryKey, Property } from '@mikro-orm/core';
+import type { Opt } from '@mikro-orm/core';
+import { StoredEmailStatus, StoredInvitationStatus } from './enums';
+import { Membership } from './membership.entity';
+import { TenantScoped } from './tenant-scoped';
+
+@Entity({ tableName: 'invitation' })
+@Index({ name: 'invitation_tenant_created_idx', properties: ['tenant', 'createdAt', 'id'] })
+@Index({ name: 'invitation_email_queue_idx', properties: ['emailStatus', 'emailNextAttemptAt'] })
+export class Invitation extends TenantScoped {
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  /** One invitation per membership; resending rotates its token. */
+  @ManyToOne(() => Membership, { unique: 'invitation_membership_unique', deleteRule: 'cascade' })
+  membership!: Membership;
+
+  /** The address the invitation goes to. */
+  @Property({ type: 'text' })
+  email!: string;
+
+  /** SHA-256 of the secret token; the token itself is never stored. */
+  @Property({ type: 'text', unique: 'invitation_token_hash_unique' })
+  tokenHash!: string;
+
+  @Enum({ items: () => StoredInvitationStatus, type: 'text' })
+  status: Opt<StoredInvitationStatus> = StoredInvitationStatus.PENDING;
+
+  @Property({ type: 'datetime' })
+  expiresAt!: Date;
+
+  @Property({ type: 'text', nullable: true })
+  redirectUrl?: string | null;
+
+  @Property({ type: 'text', nullable: true })
+  message?: string | null;
+
+  @Property({ type: 'text', nullable: true })
+  invitedBy?: string | null;
+
+  @Enum({ items: () => StoredEmailStatus, type: 'text' })
+  emailStatus: Opt<StoredEmailStatus> = StoredEmailStatus.NOT_REQUESTED;
+
+  @Property({ type: 'text', nullable: true })
+  emailError?: string | null;
+
+  @Property({ type: 'integer' })
+  emailAttempts: Opt<number> = 0;
+
+  @Property({ type: 'datetime', nullable: true })
+  emailNextAttemptAt?: Date | null;
+
+  /** Set while a worker holds the email; recovered after the claim lease. */
+  @Property({ type: 'uuid', nullable: true })
+  emailClaimId?: string | null;
+
+  @Property({ type: 'datetime', nullable: true })
+  emailClaimedAt?: Date | null;
+
+  @Property({ type: 'text', nullable: true })
+  providerMessageId?: string | null;
+
+  @Property({ type: 'datetime', nullable: true })
+  sentAt?: Date | null;
+
+  @Property({ type: 'datetime' })
+  createdAt: Opt<Date> = new Date();
+
+  @Property({ type: 'datetime', nullable: true })
+  acceptedAt?: Date | null;
+
+  @Property({ type: 'datetime', nullable: true })
+  revokedAt?: Date | null;
+}

@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import { Entity, Enum, Index, ManyToOne, PrimaryKey, PrimaryKeyProp, Property, Unique } from '@mikro-orm/core';
+import type { Opt } from '@mikro-orm/core';
+import { MembershipStatus } from './enums';
+import { Group, Position, Role } from './catalog.entities';
+import { TenantScoped } from './tenant-scoped';
+import { User } from './user.entity';
+
+/** A person in a tenant. Unique per (tenant, user): the backstop for concurrent invites. */
+@Entity({ tableName: 'membership' })
+@Unique({ name: 'membership_tenant_user_unique', properties: ['tenant', 'user'] })
+export class Membership extends TenantScoped {
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @ManyToOne(() => User, { deleteRule: 'cascade' })
+  user!: User;
+
+  @Enum({ items: () => MembershipStatus, type: 'text' })
+  status: Opt<MembershipStatus> = MembershipStatus.INVITED;
+
+  @Property({ type: 'text', nullable: true })
+  nickName?: string | null;
+
+  @Property({ type: 'text', nullable: true })
+  userType?: string | null;
+
+  @Property({ type: 'text', nullable: true })
+  ipi?: string | null;
+
+  /** E.164. */
+  @Property({ type: 'text', nullable: true })
+  phone?: string | null;
+
+  /** ISO 3166-1 alpha-2. */
+  @Property({ type: 'text', nullable: true })
+  country?: string | null;
+
+  @ManyToOne(() => Membership, { nullable: true, deleteRule: 'set null' })
+  manager?: Membership | null;
+
+  /** `sub` of the token that invited this person. */
+  @Property({ type: 'text', nullable: true })
+  invitedBy?: string | null;
+
+  @Property({ type: 'datetime' })
+  createdAt: Opt<Date> = new Date();
+
+  @Property({ type: 'datetime', nullable: true })
+  activatedAt?: Date | null;
+}
+
+@Entity({ tableName: 'membership_role' })
+export class MembershipRole extends TenantScoped {
+  [PrimaryKeyProp]?: ['membership', 'role'];
+
+  @ManyToOne(() => Membership, { primary: true, deleteRule: 'cascade' })
+  membership!: Membership;
+
+  @ManyToOne(() => Role, { primary: true, deleteRule: 'cascade' })
+  role!: Role;
+}
+
+@Entity({ tableName: 'membership_group' })
+@Index({
+  name: 'membership_group_one_primary',
+  expression:
+    'create unique index "membership_group_one_primary" on "membership_group" ("membership_id") where "is_primary_org"',
+})
+export class MembershipGroup extends TenantScoped {
+  [PrimaryKeyProp]?: ['membership', 'group'];
+
+  @ManyToOne(() => Membership, { primary: true, deleteRule: 'cascade' })
+  membership!: Membership;
+
+  @ManyToOne(() => Group, { primary: true, deleteRule: 'cascade' })
+  group!: Group;
+
+  @Property({ type: 'boolean' })
+  isPrimaryOrg: Opt<boolean> = false;
+}
+
+@Entity({ tableName: 'membership_position' })
+export class MembershipPosition extends TenantScoped {
+  [PrimaryKeyProp]?: ['membership', 'position'];
+
+  @ManyToOne(() => Membership, { primary: true, deleteRule: 'cascade' })
+  membership!: Membership;
+
+  @ManyToOne(() => Position, { primary: true, deleteRule: 'cascade' })
+  position!: Position;
+}

@@ -1,0 +1,27 @@
+import { randomUUID } from 'node:crypto';
+import { Entity, PrimaryKey, Property } from '@mikro-orm/core';
+import type { Opt } from '@mikro-orm/core';
+
+/** A person on the platform, shared by every tenant they belong to. */
+@Entity({ tableName: 'users' })
+export class User {
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  /** As first given (trimmed). */
+  @Property({ type: 'text' })
+  email!: string;
+
+  /** Lower-cased email: the platform-wide identity, unique. */
+  @Property({ type: 'text', unique: 'users_email_normalized_unique' })
+  emailNormalized!: string;
+
+  @Property({ type: 'text', nullable: true })
+  firstName?: string | null;
+
+  @Property({ type: 'text', nullable: true })
+  lastName?: string | null;
+
+  @Property({ type: 'datetime' })
+  createdAt: Opt<Date> = new Date();
+}

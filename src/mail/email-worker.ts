@@ -1,0 +1,219 @@
+import { randomUUID } from 'node:crypto';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { run, type JobHelpers, type Runner } from 'graphile-worker';
+import type { PoolClient } from 'pg';
+import type { AppConfig } from '../config';
+import type { Logger } from '../logger';
+import { hashToken, newSecretToken } from '../services/tokens';
+import { MAX_BATCH, createEmailSender, type EmailSender, type OutgoingEmail, type SendOutcome } from './email-sender';
+import { SEND_INVITATION_EMAILS } from './email-queue';
+import { graphileLogger } from './graphile-logger';
+import { renderInvitationEmail } from './invitation-email';
+
+const RETRY_JOB_KEY = 'send-invitation-emails-retry';
+/** After this many attempts a message is marked FAILED instead of retried again. */
+const MAX_EMAIL_ATTEMPTS = 12;
+
+interface ClaimedRow {
+  id: string;
+  email: string;
+  tenant_id: string;
+  tenant_name: string;
+  message: string | null;
+  expires_at: Date;
+  email_attempts: number;
+  prev_status: string;
+  prev_claim: string | null;
+}
+
+export interface DrainDeps {
+  config: AppConfig;
+  sender: EmailSender;
+  log: Logger;
+}
+
+function backoffMs(config: AppConfig, attempts: number): number {
+  const exponential = config.email.retryBaseMs * 2 ** Math.max(0, attempts - 1);
+  const capped = Math.min(config.email.retryMaxMs, exponential);
+  return Math.round(capped * (0.8 + Math.random() * 0.4));
+}
+
+/**
+ * Claims up to 500 due emails (QUEUED and due, or SENDING whose worker's lease ran out), across tenants.
+ * SKIP LOCKED lets several workers drain the same queue without ever claiming the same row twice.
+ */
+async function claim(db: PoolClient, config: AppConfig, claimId: string): Promise<ClaimedRow[]> {
+  const { rows } = await db.query<ClaimedRow>(
+    `with picked as (
+       select i.id, i.email_status as prev_status, i.email_claim_id as prev_claim
+       from invitation i
+       where i.status = 'PENDING'
+         and ((i.email_status = 'QUEUED' and i.email_next_attempt_at <= now())
+           or (i.email_status = 'SENDING' and i.email_claimed_at < now() - make_interval(secs => $2::float8 / 1000)))
+       order by i.email_next_attempt_at nulls first, i.id
+       limit $3
+       for update skip locked
+     )
+     update invitation i
+        set email_status = 'SENDING', email_claim_id = $1, email_claimed_at = now(), email_attempts = i.email_attempts + 1
+       from picked, tenant t
+      where i.id = picked.id and t.id = i.tenant_id
+     returning i.id, i.email, i.tenant_id, t.name as tenant_name, i.message, i.expires_at, i.email_attempts,
+               picked.prev_status, picked.prev_claim`,
+    [claimId, config.email.claimLeaseMs, MAX_BATCH],
+  );
+  return rows;
+}
+
+async function record(db: PoolClient, claimId: string, ids: string[], outcomes: Array<SendOutcome & { nextAttemptAt?: Date }>) {
+  if (!ids.length) return;
+  await db.query(
+    `update invitation i
+        set email_status = v.status,
+            provider_message_id = coalesce(v.message_id, i.provider_message_id),
+            email_error = v.error,
+            sent_at = case when v.status = 'SENT' then now() else i.sent_at end,
+            email_next_attempt_at = v.next_attempt_at,
+            email_claim_id = null,
+            email_claimed_at = null
+       from unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) as v(id, status, message_id, error, next_attempt_at)
+      where i.id = v.id and i.email_claim_id = $1`,
+    [
+      claimId,
+      ids,
+      outcomes.map((o) => (o.status === 'sent' ? 'SENT' : o.status === 'failed' ? 'FAILED' : 'QUEUED')),
+      outcomes.map((o) => (o.status === 'sent' ? o.messageId : null)),
+      outcomes.map((o) => (o.status === 'sent' ? null : o.error.slice(0, 500))),
+      outcomes.map((o) => o.nextAttemptAt ?? null),
+    ],
+  );
+}
+
+/** Sends one claimed batch. Returns how many rows it handled. */
+async function drainOnce(deps: DrainDeps, db: PoolClient): Promise<number> {
+  const { config, sender, log } = deps;
+  const claimId = randomUUID();
+  const rows = await claim(db, config, claimId);
+  if (!rows.length) return 0;
+
+  // A row still SENDING under an expired claim may have reached the provider before its worker died:
+  // ask the provider before sending it again, so nobody gets the invitation twice.
+  const recovered = rows.filter((r) => r.prev_status === 'SENDING' && r.prev_claim);
+  const alreadySent = new Map<string, string>();
+  for (const previousClaim of new Set(recovered.map((r) => r.prev_claim!))) {
+    for (const [invitationId, messageId] of await sender.findAccepted(previousClaim, db)) alreadySent.set(invitationId, messageId);
+  }
+  const done = rows.filter((r) => alreadySent.has(r.id));
+  await record(db, claimId, done.map((r) => r.id), done.map((r) => ({ status: 'sent', messageId: alreadySent.get(r.id)! })));
+  if (done.length) log.warn({ count: done.length }, 'reconciled emails a crashed worker had already sent');
+
+  const toSend = rows.filter((r) => !alreadySent.has(r.id));
+  if (!toSend.length) return rows.length;
+
+  // Fresh tokens, committed before sending: the link in the email always matches the stored hash.
+  const tokens = toSend.map(() => newSecretToken());
+  await db.query(
+    `update invitation i set token_hash = v.hash from unnest($1::uuid[], $2::text[]) as v(id, hash)
+      where i.id = v.id and i.email_claim_id = $3`,
+    [toSend.map((r) => r.id), tokens.map(hashToken), claimId],
+  );
+  const emails: OutgoingEmail[] = toSend.map((row, i) => ({
+    invitationId: row.id,
+    claimId,
+    to: row.email,
+    from: config.postmark.from,
+    ...renderInvitationEmail({
+      tenantName: row.tenant_name,
+      message: row.message,
+      acceptUrl: `${config.publicUrl}/invitations/accept?token=${tokens[i]}`,
+      expiresAt: new Date(row.expires_at),
+    }),
+  }));
+
+  let outcomes: SendOutcome[];
+  try {
+    outcomes = await sender.sendBatch(emails, db);
+  } catch (error) {
+    const status = (error as { statusCode?: number }).statusCode;
+    const message = `${sender.name} call failed${status ? ` (${status})` : ''}: ${(error as Error).message}`;
+    log.warn({ status, count: emails.length, err: error }, 'email batch failed; will retry');
+    outcomes = emails.map(() => ({ status: 'retry', error: message }));
+  }
+  const now = Date.now();
+  const final = outcomes.map((o, i) => {
+    if (o.status !== 'retry') return o;
+    const attempts = toSend[i].email_attempts;
+    if (attempts >= MAX_EMAIL_ATTEMPTS) return { status: 'failed' as const, error: `Gave up after ${attempts} attempts: ${o.error}` };
+    return { ...o, nextAttemptAt: new Date(now + backoffMs(config, attempts)) };
+  });
+  await record(db, claimId, toSend.map((r) => r.id), final);
+  const counts = { sent: 0, failed: 0, retry: 0 };
+  for (const o of final) counts[o.status]++;
+  log.info({ ...counts, sender: sender.name }, 'email batch processed');
+  return rows.length;
+}
+
+/** Sends every due email, then schedules itself for the earliest retry, if any. */
+export async function drainInvitationEmails(deps: DrainDeps, helpers: Pick<JobHelpers, 'withPgClient'>): Promise<void> {
+  await helpers.withPgClient(async (db) => {
+    while ((await drainOnce(deps, db)) > 0) {
+      // keep going while there is work
+    }
+    const { rows } = await db.query<{ next: Date | null }>(
+      `select min(email_next_attempt_at) as next from invitation where status = 'PENDING' and email_status = 'QUEUED'`,
+    );
+    const { rows: leased } = await db.query<{ next: Date | null }>(
+      `select min(email_claimed_at) + make_interval(secs => $1::float8 / 1000) as next
+         from invitation where status = 'PENDING' and email_status = 'SENDING'`,
+      [deps.config.email.claimLeaseMs],
+    );
+    const next = [rows[0]?.next, leased[0]?.next].filter((d): d is Date => !!d).sort((a, b) => +a - +b)[0];
+    if (next) {
+      await db.query(
+        `select graphile_worker.add_job($1, '{}'::json, run_at := $2, job_key := $3, job_key_mode := 'replace')`,
+        [SEND_INVITATION_EMAILS, next, RETRY_JOB_KEY],
+      );
+    }
+  });
+}
+
+export interface EmailWorker {
+  runner: Runner;
+  stop(): Promise<void>;
+}
+
+export async function startEmailWorker(options: {
+  config: AppConfig;
+  orm?: MikroORM;
+  databaseUrl: string;
+  log: Logger;
+  sender?: EmailSender;
+  concurrency?: number;
+}): Promise<EmailWorker> {
+  const { config, databaseUrl, log } = options;
+  const deps: DrainDeps = { config, log: log.child({ component: 'email-worker' }), sender: options.sender ?? createEmailSender(config.postmark) };
+  const runner = await run({
+    connectionString: databaseUrl,
+    concurrency: options.concurrency ?? 1,
+    noHandleSignals: true,
+    pollInterval: config.email.pollIntervalMs,
+    logger: graphileLogger(log),
+    taskList: {
+      [SEND_INVITATION_EMAILS]: async (_payload, helpers) => drainInvitationEmails(deps, helpers),
+    },
+    // A sweep, in case a worker died holding a claim while nothing else was being queued.
+    crontab: `* * * * * ${SEND_INVITATION_EMAILS} ?max=1`,
+  });
+  // Pick up whatever was left queued while no worker ran.
+  await runner.addJob(SEND_INVITATION_EMAILS, {}, { jobKey: 'send-invitation-emails', jobKeyMode: 'replace' });
+  deps.log.info({ sender: deps.sender.name }, 'email worker started');
+  let stopped = false;
+  return {
+    runner,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await runner.stop();
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import { DateTimeResolver } from 'graphql-scalars';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { EmailStatus, InvitationStatus } from './enums';
+
+@ObjectType()
+export class User {
+  @Field(() => ID) id!: string;
+  @Field(() => String) email!: string;
+  @Field(() => String, { nullable: true }) firstName!: string | null;
+  @Field(() => String, { nullable: true }) lastName!: string | null;
+}
+
+@ObjectType()
+export class Invitation {
+  @Field(() => ID) id!: string;
+  @Field(() => String) email!: string;
+  @Field(() => InvitationStatus) status!: InvitationStatus;
+  @Field(() => EmailStatus) emailStatus!: EmailStatus;
+  @Field(() => String, { nullable: true, description: 'Why the email failed, when emailStatus is FAILED.' })
+  emailError!: string | null;
+  @Field(() => DateTimeResolver) expiresAt!: string;
+  @Field(() => DateTimeResolver) createdAt!: string;
+  @Field(() => String, { nullable: true }) redirectUrl!: string | null;
+}
+
+@ObjectType()
+export class PageInfo {
+  @Field(() => Boolean) hasNextPage!: boolean;
+  @Field(() => String, { nullable: true }) endCursor!: string | null;
+}
+
+@ObjectType()
+export class InvitationConnection {
+  @Field(() => Int) totalCount!: number;
+  @Field(() => [Invitation]) nodes!: Invitation[];
+  @Field(() => PageInfo) pageInfo!: PageInfo;
+}
+
+@ObjectType()
+export class AcceptInvitationPayload {
+  @Field(() => Invitation) invitation!: Invitation;
+  @Field(() => String, { nullable: true }) redirectUrl!: string | null;
+}
