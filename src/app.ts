@@ -25,6 +25,13 @@ import { InvitationResolver } from './resolvers/invitation.resolver';
 import { BulkInviteService } from './services/bulk-invite.service';
 import { DomainError, graphqlCodeOf } from './services/errors';
 import { InvitationService } from './services/invitation.service';
+import { TenantRateLimiter } from './services/rate-limiter';
+import { acceptPageRoutes } from './rest/accept-page.routes';
+import { aptlydoneRoutes } from './rest/aptlydone.routes';
+import { devMailboxRoutes } from './rest/dev-mailbox.routes';
+import { registerOpenApi } from './rest/openapi';
+import { royaltiRoutes } from './rest/royalti.routes';
+import { isDatabaseUnavailable } from './db/errors';
 
 export interface Services {
   bulkInvites: BulkInviteService;
@@ -50,19 +57,6 @@ export async function migrate(orm: MikroORM, databaseUrl: string, log: Logger): 
 
 export async function createOrm(databaseUrl: string): Promise<MikroORM> {
   return MikroORM.init(createOrmOptions(databaseUrl));
-}
-
-function isDatabaseUnavailable(error: unknown): boolean {
-  const code = (error as { code?: string })?.code;
-  const name = (error as { name?: string })?.name;
-  return (
-    name === 'ConnectionException' ||
-    code === 'ECONNREFUSED' ||
-    code === 'ECONNRESET' ||
-    code === '57P01' || // admin shutdown
-    code === '57P03' || // cannot connect now
-    /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(String((error as Error)?.message))
-  );
 }
 
 export function formatGraphQLError(log: Logger) {
@@ -100,7 +94,7 @@ export async function buildGraphQLSchema(services: Services) {
 
 export function createServices(config: AppConfig): Services {
   return {
-    bulkInvites: new BulkInviteService(config, graphileEmailQueue),
+    bulkInvites: new BulkInviteService(config, graphileEmailQueue, new TenantRateLimiter(config.rateLimit)),
     invitations: new InvitationService(config, graphileEmailQueue),
   };
 }
@@ -167,6 +161,12 @@ export async function buildApp(options: { config: AppConfig; orm: MikroORM; log:
       }),
     });
   });
+
+  await registerOpenApi(server, config.publicUrl);
+  await server.register(aptlydoneRoutes, { deps: contextDeps, bulkInvites: services.bulkInvites });
+  await server.register(royaltiRoutes, { deps: contextDeps, bulkInvites: services.bulkInvites });
+  await server.register(acceptPageRoutes, { config, orm, invitations: services.invitations });
+  if (!config.isProduction) await server.register(devMailboxRoutes, { orm });
 
   let closed = false;
   return {

@@ -1,0 +1,16 @@
+/** True when the error means "the database cannot be reached right now", not a bug. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const code = (error as { code?: string })?.code;
+  const name = (error as { name?: string })?.name;
+  return (
+    name === 'ConnectionException' ||
+    code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET' ||
+    code === '57P01' || // admin_shutdown
+    code === '57P02' || // crash_shutdown
+    code === '57P03' || // cannot_connect_now
+    /Connection terminated|ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+      String((error as Error)?.message),
+    )
+  );
+}

@@ -1,0 +1,47 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { createRequestContext, type ContextFactoryDeps, type RequestContext } from '../context';
+import type { Logger } from '../logger';
+import { DomainError, httpStatusOf } from '../services/errors';
+import { isDatabaseUnavailable } from '../db/errors';
+
+export function contextFor(deps: ContextFactoryDeps, request: FastifyRequest): RequestContext {
+  return createRequestContext(deps, { authorization: request.headers.authorization, requestId: String(request.id) });
+}
+
+export function idempotencyKeyOf(request: FastifyRequest): string | undefined {
+  const value = request.headers['idempotency-key'];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The status and reason a whole-request failure maps to, whatever the product's envelope. */
+export function classifyRestError(error: unknown, log: Logger): { status: number; message: string; retryAfter?: number } {
+  if (error instanceof DomainError) {
+    return { status: httpStatusOf[error.kind], message: error.message, retryAfter: error.details.retryAfterSeconds };
+  }
+  const fastifyError = error as FastifyError;
+  if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, message: 'Request body too large' };
+  if (fastifyError.validation) return { status: 400, message: `Invalid request body: ${fastifyError.message}` };
+  if (fastifyError.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    return { status: 400, message: fastifyError.message || 'Malformed request' };
+  }
+  if (isDatabaseUnavailable(error)) {
+    log.error({ err: error }, 'database unavailable');
+    return { status: 503, message: 'Service temporarily unavailable' };
+  }
+  log.error({ err: error }, 'unexpected error in a REST request');
+  return { status: 500, message: 'Internal server error' };
+}
+
+export function sendError(reply: FastifyReply, status: number, body: unknown, retryAfter?: number) {
+  if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
+  return reply.code(status).type('application/json').send(body);
+}
+
+/** "First Last" as the products print a person. */
+export function displayName(user: { firstName?: string | null; lastName?: string | null; email?: string | null } | undefined): string {
+  const name = [user?.firstName, user?.lastName]
+    .map((part) => (typeof part === 'string' ? part.trim() : ''))
+    .filter(Boolean)
+    .join(' ');
+  return name || (typeof user?.email === 'string' ? user.email.trim() : '') || 'unnamed user';
+}

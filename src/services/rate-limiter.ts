@@ -1,0 +1,40 @@
+import type { RateLimitConfig } from '../config';
+import type { BulkInviteGuard } from './bulk-invite.service';
+import { DomainError } from './errors';
+
+/**
+ * Bulk invite requests per tenant per fixed window, kept in this process's memory. With several API
+ * processes each enforces its own window, so the effective limit is per process.
+ */
+export class TenantRateLimiter implements BulkInviteGuard {
+  private readonly windows = new Map<string, { start: number; count: number }>();
+
+  constructor(
+    private readonly config: RateLimitConfig,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  check(tenantId: string): void {
+    if (this.config.bulkRequestsPerWindow === 0) return;
+    const now = this.now();
+    let window = this.windows.get(tenantId);
+    if (!window || now - window.start >= this.config.windowMs) {
+      window = { start: now, count: 0 };
+      this.windows.set(tenantId, window);
+      if (this.windows.size > 10_000) this.evictExpired(now);
+    }
+    if (window.count >= this.config.bulkRequestsPerWindow) {
+      const retryAfterSeconds = Math.max(1, Math.ceil((window.start + this.config.windowMs - now) / 1000));
+      throw new DomainError('RATE_LIMITED', `Too many bulk invite requests for this tenant; retry in ${retryAfterSeconds} s`, {
+        retryAfterSeconds,
+      });
+    }
+    window.count++;
+  }
+
+  private evictExpired(now: number) {
+    for (const [tenantId, window] of this.windows) {
+      if (now - window.start >= this.config.windowMs) this.windows.delete(tenantId);
+    }
+  }
+}
