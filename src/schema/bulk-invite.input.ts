@@ -3,7 +3,7 @@ import { Field, ID, InputType } from 'type-graphql';
 @InputType()
 export class GroupAssignmentInput {
   @Field(() => ID) groupId!: string;
-  @Field(() => Boolean, { defaultValue: false }) isPrimaryOrg!: boolean;
+  @Field(() => Boolean, { nullable: true, defaultValue: false }) isPrimaryOrg?: boolean | null;
 }
 
 @InputType()
@@ -30,14 +30,14 @@ export class BulkInviteUsersInput {
   @Field(() => ID, { nullable: true, description: "Optional; must equal the token's tenant when given." })
   tenantId?: string | null;
   @Field(() => [InviteUserInput]) users!: InviteUserInput[];
-  @Field(() => Boolean, { defaultValue: true, description: 'false: memberships and invitations are created, no email is sent.' })
-  sendEmail!: boolean;
+  @Field(() => Boolean, { nullable: true, defaultValue: true, description: 'false: memberships and invitations are created, no email is sent.' })
+  sendEmail?: boolean | null;
   @Field(() => String, { nullable: true, description: 'Where the accept page sends the person afterwards (allow-listed).' })
   redirectUrl?: string | null;
   @Field(() => String, { nullable: true, description: 'Personal note shown in the invitation email (plain text, at most 2,000 characters).' })
   message?: string | null;
-  @Field(() => Boolean, { defaultValue: false, description: 'Validate and report exactly as a real run would; write and send nothing.' })
-  dryRun!: boolean;
+  @Field(() => Boolean, { nullable: true, defaultValue: false, description: 'Validate and report exactly as a real run would; write and send nothing.' })
+  dryRun?: boolean | null;
   @Field(() => String, { nullable: true, description: 'Same key and tenant within 24 h: the stored payload again, nothing re-done.' })
   idempotencyKey?: string | null;
 }

@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { createHmac, generateKeyPairSync } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import jwt from 'jsonwebtoken';
+import { TEST_JWT_SECRET, type TestApp, createTestApp } from './helpers/harness';
+
+const ROLES = '{ roles { id name } }';
+const ISSUER = 'https://issuer.test';
+const AUDIENCE = 'bulk-invite';
+
+function b64(value: object): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+/** Hand-made tokens, for the cases jsonwebtoken refuses to produce. */
+function handMade(header: object, payload: object, sign?: (input: string) => string): string {
+  const input = `${b64(header)}.${b64(payload)}`;
+  return `${input}.${sign ? sign(input) : ''}`;
+}
+
+describe('JWT authentication (HS256, iss and aud pinned)', () => {
+  let t: TestApp;
+  let tenantId: string;
+  const claims = () => ({ sub: 'u1', tenantId, permissions: ['users:read'] });
+  const sign = (payload: object, options: jwt.SignOptions & { noExp?: boolean } = {}, secret = TEST_JWT_SECRET) => {
+    const { noExp, ...rest } = options;
+    const base: jwt.SignOptions = { algorithm: 'HS256', issuer: ISSUER, audience: AUDIENCE, ...(noExp ? {} : { expiresIn: 600 }) };
+    return jwt.sign(payload, secret, { ...base, ...rest });
+  };
+
+  before(async () => {
+    t = await createTestApp({ JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE });
+    tenantId = (await t.seedTenant()).tenantId;
+  });
+  after(() => t.close());
+
+  it('accepts a valid token (control)', async () => {
+    const res = await t.gql(ROLES, {}, sign(claims()));
+    assert.equal(res.errors, undefined);
+    assert.deepEqual(res.data.roles.map((r: { name: string }) => r.name), ['Admin', 'Member']);
+  });
+
+  const refused: Array<[string, () => Record<string, string>]> = [
+    ['no Authorization header', () => ({})],
+    ['a malformed header', () => ({ authorization: 'Token abc' })],
+    ['"Bearer" with no token', () => ({ authorization: 'Bearer ' })],
+    ['a token that is not a JWT', () => ({ authorization: 'Bearer not-a-jwt' })],
+    ['a bad signature', () => ({ authorization: `Bearer ${sign(claims(), {}, 'another-secret-that-is-32-bytes-long!!')}` })],
+    [
+      'alg: none',
+      () => ({
+        authorization: `Bearer ${handMade({ alg: 'none', typ: 'JWT' }, { ...claims(), iss: ISSUER, aud: AUDIENCE, exp: Math.floor(Date.now() / 1000) + 600 })}`,
+      }),
+    ],
+    ['an expired token', () => ({ authorization: `Bearer ${sign({ ...claims(), exp: Math.floor(Date.now() / 1000) - 10 }, { noExp: true })}` })],
+    ['a token without exp', () => ({ authorization: `Bearer ${sign(claims(), { noExp: true })}` })],
+    ['a wrong iss', () => ({ authorization: `Bearer ${sign(claims(), { issuer: 'https://evil.test' })}` })],
+    ['a wrong aud', () => ({ authorization: `Bearer ${sign(claims(), { audience: 'other-service' })}` })],
+    ['a HS384 token (algorithm not pinned)', () => ({ authorization: `Bearer ${sign(claims(), { algorithm: 'HS384' })}` })],
+    ['a tenantId that is not a UUID', () => ({ authorization: `Bearer ${sign({ ...claims(), tenantId: "x' or 1=1" })}` })],
+  ];
+
+  for (const [name, headers] of refused) {
+    it(`refuses ${name} as UNAUTHENTICATED (GraphQL and REST)`, async () => {
+      const gql = await t.app.server.inject({
+        method: 'POST',
+        url: '/graphql',
+        headers: { 'content-type': 'application/json', ...headers() },
+        payload: JSON.stringify({ query: ROLES }),
+      });
+      const body = gql.json();
+      assert.equal(body.data, null);
+      assert.equal(body.errors[0].extensions.code, 'UNAUTHENTICATED');
+      const rest = await t.app.server.inject({
+        method: 'POST',
+        url: '/user/bulk',
+        headers: { 'content-type': 'application/json', ...headers() },
+        payload: JSON.stringify({ users: [{ email: 'x@example.com' }] }),
+      });
+      assert.equal(rest.statusCode, 401);
+      assert.deepEqual(Object.keys(rest.json()), ['message']);
+    });
+  }
+
+  it('answers FORBIDDEN to a valid token lacking the permission', async () => {
+    const token = sign({ sub: 'u1', tenantId, permissions: ['users:read'] });
+    const res = await t.gql('mutation { createRole(input: {name: "X"}) { id } }', {}, token);
+    assert.equal(res.errors?.[0].extensions?.code, 'FORBIDDEN');
+    const rest = await t.post('/auth/v1/user/bulk-invite', { users: [{ email: 'x@example.com' }] }, token);
+    assert.equal(rest.status, 403);
+    assert.equal(rest.body.statusCode, 403);
+    assert.equal((await t.sql('select count(*)::int as n from role where name = $1', ['X']))[0].n, 0);
+  });
+
+  it('lets a platform token without tenant create tenants, and nothing tenant-scoped', async () => {
+    const platform = sign({ sub: 'ops', permissions: ['tenants:create'] });
+    const created = await t.gql('mutation { createTenant(input: {name: "Acme"}) { id name } }', {}, platform);
+    assert.equal(created.data.createTenant.name, 'Acme');
+    const roles = await t.gql(ROLES, {}, platform);
+    assert.equal(roles.errors?.[0].extensions?.code, 'FORBIDDEN');
+  });
+});
+
+describe('JWT authentication with JWT_PUBLIC_KEY (RS256)', () => {
+  let t: TestApp;
+  let tenantId: string;
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+
+  before(async () => {
+    t = await createTestApp({ JWT_PUBLIC_KEY: publicKey, JWT_SECRET: '' });
+    tenantId = (await t.seedTenant()).tenantId;
+  });
+  after(() => t.close());
+
+  it('accepts an RS256 token signed with the private key (control)', async () => {
+    const token = jwt.sign({ tenantId, permissions: ['users:read'] }, privateKey, { algorithm: 'RS256', subject: 'u1', expiresIn: 600 });
+    const res = await t.gql(ROLES, {}, token);
+    assert.equal(res.errors, undefined);
+    assert.equal(res.data.roles.length, 2);
+  });
+
+  it('refuses a HS256 token signed with the public key (algorithm confusion)', async () => {
+    const token = handMade(
+      { alg: 'HS256', typ: 'JWT' },
+      { sub: 'u1', tenantId, permissions: ['users:read'], exp: Math.floor(Date.now() / 1000) + 600 },
+      (input) => createHmac('sha256', publicKey).update(input).digest('base64url'),
+    );
+    const res = await t.gql(ROLES, {}, token);
+    assert.equal(res.errors?.[0].extensions?.code, 'UNAUTHENTICATED');
+  });
+});

@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createOrm, migrate } from '../src/app';
+import { Tenant } from '../src/entities';
+import { createLogger } from '../src/logger';
+import { printSchemaFile } from '../src/schema/print-schema';
+import { ensureDemoTenant } from '../src/services/demo-seed';
+import { type TestApp, createScratchDatabase, createTestApp, serverUrl } from './helpers/harness';
+import { ROOT, freePort, spawnEntry } from './helpers/processes';
+
+const log = createLogger('silent');
+
+describe('startup', () => {
+  it('applies every migration to an empty database, then none on a second start; entities and migrations agree', async () => {
+    const db = await createScratchDatabase();
+    const orm = await createOrm(db.url);
+    try {
+      const files = readdirSync(join(ROOT, 'src', 'migrations')).filter((f) => f.endsWith('.ts'));
+      const first = await migrate(orm, db.url, log);
+      assert.deepEqual(first, files.map((f) => f.replace(/\.ts$/, '')).sort());
+      assert.deepEqual(await migrate(orm, db.url, log), []);
+      const diff = await orm.getSchemaGenerator().getUpdateSchemaSQL({ wrap: false });
+      assert.equal(diff.trim(), '', `entities and migrations disagree; run npm run migration:create\n${diff}`);
+    } finally {
+      await orm.close();
+      await db.drop();
+    }
+  });
+
+  it('creates the demo tenant once, with roles Admin and Member, two groups and two positions', async () => {
+    const db = await createScratchDatabase();
+    const orm = await createOrm(db.url);
+    try {
+      await migrate(orm, db.url, log);
+      const first = await ensureDemoTenant(orm);
+      const second = await ensureDemoTenant(orm);
+      assert.equal(first.created, true);
+      assert.equal(second.created, false);
+      assert.equal(second.tenant.id, first.tenant.id);
+      assert.equal(await orm.em.fork().count(Tenant), 1);
+      const em = orm.em.fork();
+      const rows = await em.getConnection().execute(
+        `select (select string_agg(name, ',' order by name) from role) as roles,
+                (select count(*)::int from tenant_group) as groups, (select count(*)::int from position) as positions`,
+      );
+      assert.deepEqual(rows[0], { roles: 'Admin,Member', groups: 2, positions: 2 });
+    } finally {
+      await orm.close();
+      await db.drop();
+    }
+  });
+
+  it('keeps schema.graphql in sync with the code (npm run schema:emit)', async () => {
+    const committed = readFileSync(join(ROOT, 'schema.graphql'), 'utf8');
+    assert.equal(await printSchemaFile(), committed, 'schema.graphql is stale: run npm run schema:emit and commit it');
+  });
+});
+
+describe('health', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp();
+  });
+  after(() => t.close());
+
+  it('answers 200 {"status":"ok"} when the database answers, 503 when it does not', async () => {
+    const ok = await t.app.server.inject({ method: 'GET', url: '/health' });
+    assert.equal(ok.statusCode, 200);
+    assert.deepEqual(ok.json(), { status: 'ok' });
+    const name = new URL(t.databaseUrl).pathname.slice(1);
+    await t.sql('select 1');
+    const { Client } = await import('pg');
+    const admin = new Client({ connectionString: serverUrl() });
+    await admin.connect();
+    await admin.query(`alter database "${name}" with allow_connections false`);
+    await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`, [name]);
+    try {
+      const down = await t.app.server.inject({ method: 'GET', url: '/health' });
+      assert.equal(down.statusCode, 503);
+    } finally {
+      await admin.query(`alter database "${name}" with allow_connections true`);
+      await admin.end();
+    }
+    const back = await t.app.server.inject({ method: 'GET', url: '/health' });
+    assert.equal(back.statusCode, 200, 'recovers without a restart');
+  });
+});
+
+describe('configuration in production', () => {
+  for (const [missing, env] of [
+    ['DATABASE_URL', { JWT_SECRET: 'x'.repeat(40), POSTMARK_SERVER_TOKEN: 't' }],
+    ['JWT_SECRET or JWT_PUBLIC_KEY', { DATABASE_URL: 'postgres://localhost/x', POSTMARK_SERVER_TOKEN: 't' }],
+  ] as const) {
+    it(`exits 1 with one line naming ${missing} when it is missing`, async () => {
+      const service = spawnEntry('src/main.ts', { NODE_ENV: 'production', ...env });
+      assert.equal(await service.exited(), 1);
+      const lines = service.output().trim().split('\n');
+      assert.equal(lines.length, 1, service.output());
+      assert.match(lines[0], new RegExp(`^error: ${missing.replace(/ /g, ' ')} is required`));
+    });
+  }
+});
+
+describe('process lifecycle with the embedded PostgreSQL', () => {
+  let dataDir: string;
+  before(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'bi-embedded-'));
+    // The embedded server runs as the unprivileged postgres user when we are root: it must reach the folder.
+    chmodSync(dataDir, 0o755);
+  });
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  const postmasterPid = () => {
+    const file = join(dataDir, 'pg', 'postmaster.pid');
+    return existsSync(file) ? Number(readFileSync(file, 'utf8').split('\n')[0]) : null;
+  };
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('starts with nothing configured, prints a token, recovers from a stale postmaster, and stops cleanly on SIGTERM', async () => {
+    const env = { DATA_DIR: dataDir, PORT: String(await freePort()), RUN_WORKER: 'false', LOG_LEVEL: 'warn' };
+    const first = spawnEntry('src/main.ts', env);
+    await first.waitFor(/Demo admin token[^\n]*\n(\S+)/, 120_000);
+    const stalePid = postmasterPid();
+    assert.ok(stalePid && alive(stalePid), 'embedded postmaster runs');
+
+    // A crash of the parent leaves its postmaster running on the data directory.
+    first.child.kill('SIGKILL');
+    await first.exited();
+    assert.ok(alive(stalePid!), 'the postmaster outlived its parent');
+
+    const second = spawnEntry('src/main.ts', { ...env, PORT: String(await freePort()) });
+    const banner = await second.waitFor(/Bulk invite service ready[^\n]*/, 120_000);
+    assert.doesNotMatch(banner, /demo tenant created/, 'the demo tenant is created only on the first start');
+    const port = /GraphQL \+ Sandbox\s+http:\/\/[^:]+:(\d+)/.exec(second.output())![1];
+    const health = await fetch(`http://127.0.0.1:${port}/health`);
+    assert.equal(health.status, 200);
+    const runningPid = postmasterPid();
+    assert.ok(runningPid && runningPid !== stalePid && !alive(stalePid!), 'the stale postmaster was replaced');
+
+    second.child.kill('SIGTERM');
+    assert.equal(await second.exited(), 0);
+    assert.equal(alive(runningPid!), false, 'no orphan postmaster after SIGTERM');
+  });
+});
