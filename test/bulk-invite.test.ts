@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createRequestContext } from '../src/context';
 import { countStatements } from '../src/db/query-stats';
-import { BULK_INVITE, type SeededTenant, type TestApp, createTestApp } from './helpers/harness';
+import { BULK_INVITE, type GraphQLResponse, type SeededTenant, type TestApp, createTestApp } from './helpers/harness';
 
 type Result = {
   __typename: string;
@@ -316,7 +316,7 @@ describe('invitations, resendInvitation and revokeInvitation', () => {
     let after: string | null = null;
     let pages = 0;
     do {
-      const res = await t.gql(LIST, { first: 3, after }, a.token);
+      const res: GraphQLResponse = await t.gql(LIST, { first: 3, after }, a.token);
       assert.equal(res.errors, undefined, JSON.stringify(res.errors));
       const page = res.data.invitations;
       assert.equal(page.totalCount, 7);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { UniqueConstraintViolationException, sql, type FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { isUuid } from '../auth/jwt';
@@ -14,12 +15,14 @@ import {
   MembershipStatus,
   Position,
   Role,
+  InvitationStatus,
   StoredEmailStatus,
+  StoredInvitationStatus,
   Tenant,
   User,
 } from '../entities';
 import { DomainError } from './errors';
-import { type InvitationView, type UserView, toInvitationView } from './invitation-view';
+import { type InvitationView, type UserView, publicEmailStatus } from './invitation-view';
 import {
   INVITE_ERROR_CODES,
   type InviteErrorCode,
@@ -29,7 +32,7 @@ import {
   validateInvite,
 } from './invite-validation';
 import { isRedirectAllowed } from './redirect-policy';
-import { canonicalHash, hashToken, newSecretToken } from './tokens';
+import { canonicalHash, placeholderTokenHashes } from './tokens';
 
 export interface BulkInviteCommand {
   tenantId?: string | null;
@@ -88,6 +91,9 @@ const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 /** Concurrent requests inserting the same people: each retry sees the winners' rows, so this converges. */
 const MAX_RACE_RETRIES = 8;
+
+/** Column values keyed by entity property, relations by primary key. */
+type EntityRows<T> = Array<{ [K in keyof T]?: unknown }>;
 
 const priority = new Map(INVITE_ERROR_CODES.map((code, i) => [code, i]));
 
@@ -358,7 +364,11 @@ export class BulkInviteService {
     };
   }
 
-  /** All rows of the request in one transaction: one multi-row INSERT per table, then the email job. */
+  /**
+   * All rows of the request in one transaction: one multi-row INSERT per table, then the email job.
+   * Rows are inserted with `insertMany` (entity metadata, no change tracking): the unit of work's
+   * bookkeeping for ~60,000 new entities cost ~4 s of CPU on a 10,000-user request.
+   */
   private async write(
     em: EntityManager,
     invitedBy: string,
@@ -372,65 +382,94 @@ export class BulkInviteService {
     const sendEmail = command.sendEmail !== false;
     const redirectUrl = command.redirectUrl || null;
     const message = command.message?.trim() || null;
-    const expiresAt = new Date(Date.now() + this.config.invitationTtlDays * 24 * 60 * 60 * 1000);
+    const now = new Date();
+    const expiresAt = new Date(now.getTime() + this.config.invitationTtlDays * 24 * 60 * 60 * 1000);
+    const emailStatus = sendEmail ? StoredEmailStatus.QUEUED : StoredEmailStatus.NOT_REQUESTED;
+    const tenantId = tenant.id;
+
+    const users: EntityRows<User> = [];
+    const memberships: EntityRows<Membership> = [];
+    const roleLinks: EntityRows<MembershipRole> = [];
+    const groupLinks: EntityRows<MembershipGroup> = [];
+    const positionLinks: EntityRows<MembershipPosition> = [];
+    const invitations: EntityRows<Invitation> = [];
+
+    const tokenHashes = placeholderTokenHashes(plans.length);
+    for (const [i, plan] of plans.entries()) {
+      const { invite } = plan;
+      let user: UserView;
+      if (plan.existing) {
+        user = userView(plan.existing);
+      } else {
+        user = { id: randomUUID(), email: invite.email!, firstName: invite.firstName, lastName: invite.lastName };
+        users.push({ ...user, emailNormalized: invite.emailNormalized!, createdAt: now });
+      }
+      const membership = randomUUID();
+      memberships.push({
+        id: membership,
+        tenant: tenantId,
+        user: user.id,
+        status: MembershipStatus.INVITED,
+        nickName: invite.nickName,
+        userType: invite.userType,
+        ipi: invite.ipi,
+        phone: invite.phone,
+        country: invite.country,
+        manager: plan.manager?.id ?? null,
+        invitedBy,
+        createdAt: now,
+      });
+      for (const role of plan.roles) roleLinks.push({ tenant: tenantId, membership, role: role.id });
+      for (const { group, isPrimaryOrg } of plan.groups) groupLinks.push({ tenant: tenantId, membership, group: group.id, isPrimaryOrg });
+      for (const position of plan.positions) positionLinks.push({ tenant: tenantId, membership, position: position.id });
+      const invitation = {
+        id: randomUUID(),
+        tenant: tenantId,
+        membership,
+        email: user.email,
+        // The real token is minted by the email worker at send time, so no plaintext token is ever stored.
+        tokenHash: tokenHashes[i],
+        status: StoredInvitationStatus.PENDING,
+        expiresAt,
+        redirectUrl,
+        message,
+        invitedBy,
+        emailStatus,
+        emailAttempts: 0,
+        emailNextAttemptAt: sendEmail ? now : null,
+        createdAt: now,
+      };
+      invitations.push(invitation);
+      const result = results[invite.index];
+      if (result.kind === 'invited') {
+        result.user = user;
+        result.invitation = {
+          id: invitation.id,
+          email: invitation.email,
+          status: InvitationStatus.PENDING,
+          emailStatus: publicEmailStatus(emailStatus),
+          emailError: null,
+          expiresAt: expiresAt.toISOString(),
+          createdAt: now.toISOString(),
+          redirectUrl,
+        };
+      }
+    }
+    const outcome = this.summarize(results, false);
 
     return em.transactional(async (tx) => {
-      const tenantRef = tx.getReference(Tenant, tenant.id);
-      for (const plan of plans) {
-        const { invite } = plan;
-        const user = plan.existing
-          ? tx.getReference(User, plan.existing.id)
-          : tx.create(User, {
-              email: invite.email!,
-              emailNormalized: invite.emailNormalized!,
-              firstName: invite.firstName,
-              lastName: invite.lastName,
-            });
-        const membership = tx.create(Membership, {
-          tenant: tenantRef,
-          user,
-          status: MembershipStatus.INVITED,
-          nickName: invite.nickName,
-          userType: invite.userType,
-          ipi: invite.ipi,
-          phone: invite.phone,
-          country: invite.country,
-          manager: plan.manager ? tx.getReference(Membership, plan.manager.id) : null,
-          invitedBy,
-        });
-        for (const role of plan.roles) {
-          tx.create(MembershipRole, { tenant: tenantRef, membership, role: tx.getReference(Role, role.id) });
-        }
-        for (const { group, isPrimaryOrg } of plan.groups) {
-          tx.create(MembershipGroup, { tenant: tenantRef, membership, group: tx.getReference(Group, group.id), isPrimaryOrg });
-        }
-        for (const position of plan.positions) {
-          tx.create(MembershipPosition, { tenant: tenantRef, membership, position: tx.getReference(Position, position.id) });
-        }
-        // The real token is minted by the email worker at send time, so no plaintext token is ever stored.
-        const invitation = tx.create(Invitation, {
-          tenant: tenantRef,
-          membership,
-          email: plan.existing?.email ?? invite.email!,
-          tokenHash: hashToken(newSecretToken()),
-          expiresAt,
-          redirectUrl,
-          message,
-          invitedBy,
-          emailStatus: sendEmail ? StoredEmailStatus.QUEUED : StoredEmailStatus.NOT_REQUESTED,
-          emailNextAttemptAt: sendEmail ? new Date() : null,
-        });
-        const result = results[invite.index];
-        if (result.kind === 'invited') {
-          result.user = plan.existing
-            ? userView(plan.existing)
-            : { id: user.id, email: invite.email!, firstName: invite.firstName, lastName: invite.lastName };
-          result.invitation = toInvitationView(invitation);
-        }
+      const insert = async <T extends object>(entity: new () => T, rows: EntityRows<T>) => {
+        if (rows.length) await tx.insertMany(entity, rows as never);
+      };
+      await insert(User, users);
+      await insert(Membership, memberships);
+      await insert(MembershipRole, roleLinks);
+      await insert(MembershipGroup, groupLinks);
+      await insert(MembershipPosition, positionLinks);
+      await insert(Invitation, invitations);
+      if (key) {
+        await insert(IdempotencyRecord, [{ id: randomUUID(), tenant: tenantId, key, requestHash, outcome, createdAt: now }]);
       }
-      const outcome = this.summarize(results, false);
-      if (key) tx.create(IdempotencyRecord, { tenant: tenantRef, key, requestHash, outcome });
-      await tx.flush();
       if (sendEmail && plans.length > 0) await this.emailQueue.enqueueInTransaction(tx);
       return outcome;
     });

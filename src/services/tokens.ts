@@ -5,6 +5,15 @@ export function newSecretToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
+/**
+ * Unguessable unique values for the token_hash column of invitations whose real token is minted later.
+ * One random draw for the whole batch: per-row calls cost ~60 ms on 10,000 rows.
+ */
+export function placeholderTokenHashes(count: number): string[] {
+  const bytes = randomBytes(32 * count);
+  return Array.from({ length: count }, (_, i) => bytes.toString('hex', i * 32, i * 32 + 32));
+}
+
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
