@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { run, type JobHelpers, type Runner } from 'graphile-worker';
-import type { PoolClient } from 'pg';
+import { Pool, type PoolClient } from 'pg';
 import type { AppConfig } from '../config';
 import type { Logger } from '../logger';
 import { hashToken, newSecretToken } from '../services/tokens';
@@ -192,8 +192,11 @@ export async function startEmailWorker(options: {
 }): Promise<EmailWorker> {
   const { config, databaseUrl, log } = options;
   const deps: DrainDeps = { config, log: log.child({ component: 'email-worker' }), sender: options.sender ?? createEmailSender(config.postmark) };
+  // Our own pool: idle connections cut by a database restart are logged, not thrown, and stop() ends it.
+  const pgPool = new Pool({ connectionString: databaseUrl, max: (options.concurrency ?? 1) + 2 });
+  pgPool.on('error', (error) => deps.log.warn({ err: error }, 'email worker: idle database connection lost'));
   const runner = await run({
-    connectionString: databaseUrl,
+    pgPool,
     concurrency: options.concurrency ?? 1,
     noHandleSignals: true,
     pollInterval: config.email.pollIntervalMs,
@@ -214,6 +217,7 @@ export async function startEmailWorker(options: {
       if (stopped) return;
       stopped = true;
       await runner.stop();
+      await pgPool.end();
     },
   };
 }

@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type Browser, chromium } from 'playwright-core';
+import { buildApp, createOrm, migrate } from '../src/app';
+import type { App } from '../src/app';
+import { createLogger } from '../src/logger';
+import { type EmailWorker, startEmailWorker } from '../src/mail/email-worker';
+import { findChromium } from './helpers/chromium';
+import { BULK_INVITE, createScratchDatabase, testConfig, TEST_JWT_SECRET } from './helpers/harness';
+import { mintToken } from '../src/auth/jwt';
+import { Tenant } from '../src/entities';
+import { freePort } from './helpers/processes';
+
+describe('in a browser: invite, open the dev mailbox, follow the link, accept', () => {
+  let app: App;
+  let worker: EmailWorker;
+  let browser: Browser;
+  let base: string;
+  let token: string;
+  let drop: () => Promise<void>;
+
+  before(async () => {
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    const db = await createScratchDatabase();
+    drop = db.drop;
+    const config = testConfig(db.url, { PUBLIC_URL: base, EMAIL_POLL_INTERVAL_MS: '100' });
+    const log = createLogger('silent');
+    const orm = await createOrm(db.url);
+    await migrate(orm, db.url, log);
+    app = await buildApp({ config, orm, log });
+    await app.server.listen({ port, host: '127.0.0.1' });
+    worker = await startEmailWorker({ config, databaseUrl: db.url, log });
+    const em = orm.em.fork();
+    const tenant = em.create(Tenant, { name: 'Browser Band' });
+    await em.flush();
+    token = mintToken({ secret: TEST_JWT_SECRET, subject: 'me', tenantId: tenant.id, permissions: ['users:invite'], expiresInSeconds: 600 });
+    browser = await chromium.launch({
+      executablePath: findChromium(),
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    await worker?.stop();
+    await app?.close();
+    await app?.orm.close();
+    await drop?.();
+  });
+
+  const inviteMyself = async (email: string, redirectUrl: string) => {
+    const response = await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: BULK_INVITE, variables: { input: { users: [{ email }], redirectUrl, message: 'Come jam with us' } } }),
+    });
+    const body = await response.json();
+    assert.equal(body.data.bulkInviteUsers.successful, 1, JSON.stringify(body));
+    return body.data.bulkInviteUsers.results[0].invitation.id as string;
+  };
+
+  it('lands on the redirect URL with the membership ACTIVE', async () => {
+    const redirectUrl = `${base}/health`;
+    const invitationId = await inviteMyself('me@example.com', redirectUrl);
+    const page = await browser.newPage();
+    await page.goto(`${base}/dev/mailbox`);
+    const subject = page.getByRole('link', { name: /invited to join Browser Band/ });
+    for (let i = 0; i < 100 && !(await subject.count()); i++) {
+      await page.waitForTimeout(100);
+      await page.reload();
+    }
+    await subject.first().click();
+    await page.getByText('Come jam with us').waitFor();
+    await page.getByRole('link', { name: 'Accept invitation' }).click();
+    await page.getByRole('heading', { name: 'Join Browser Band' }).waitFor();
+    await page.screenshot({ path: join(tmpdir(), 'bulk-invite-accept-page.png') });
+    await page.getByRole('button', { name: 'Accept invitation' }).click();
+    await page.waitForURL(redirectUrl);
+    assert.equal(page.url(), redirectUrl);
+    const rows = await app.orm.em
+      .fork()
+      .getConnection()
+      .execute('select m.status from membership m join invitation i on i.membership_id = m.id where i.id = ?', [invitationId]);
+    assert.equal(rows[0].status, 'ACTIVE');
+    await page.close();
+  });
+
+  it('shows a clear page (410) for an expired link', async () => {
+    const invitationId = await inviteMyself('late@example.com', `${base}/health`);
+    const connection = app.orm.em.fork().getConnection();
+    let html = '';
+    for (let i = 0; i < 100 && !html; i++) {
+      const rows = await connection.execute(`select html from dev_mail where "to" = 'late@example.com'`);
+      html = rows[0]?.html ?? '';
+      if (!html) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const link = /href="([^"]*\/invitations\/accept\?token=[^"]+)"/.exec(html)![1].replace(/&amp;/g, '&');
+    await connection.execute(`update invitation set expires_at = now() - interval '1 second' where id = ?`, [invitationId]);
+    const page = await browser.newPage();
+    const response = await page.goto(link);
+    assert.equal(response?.status(), 410);
+    await page.getByRole('heading', { name: 'This invitation can no longer be used' }).waitFor();
+    assert.match(await page.content(), /expired/);
+    await page.close();
+  });
+});
