@@ -56,7 +56,7 @@ describe('in a browser: invite, open the dev mailbox, follow the link, accept', 
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify({ query: BULK_INVITE, variables: { input: { users: [{ email }], redirectUrl, message: 'Come jam with us' } } }),
     });
-    const body = await response.json();
+    const body = (await response.json()) as any;
     assert.equal(body.data.bulkInviteUsers.successful, 1, JSON.stringify(body));
     return body.data.bulkInviteUsers.results[0].invitation.id as string;
   };
