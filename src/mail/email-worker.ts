@@ -194,7 +194,9 @@ export async function startEmailWorker(options: {
   const deps: DrainDeps = { config, log: log.child({ component: 'email-worker' }), sender: options.sender ?? createEmailSender(config.postmark) };
   // Our own pool: idle connections cut by a database restart are logged, not thrown, and stop() ends it.
   const pgPool = new Pool({ connectionString: databaseUrl, max: (options.concurrency ?? 1) + 2 });
-  pgPool.on('error', (error) => deps.log.warn({ err: error }, 'email worker: idle database connection lost'));
+  const connectionLost = (error: Error) => deps.log.warn({ err: error }, 'email worker: database connection lost');
+  pgPool.on('error', connectionLost);
+  pgPool.on('connect', (client) => client.on('error', connectionLost));
   const runner = await run({
     pgPool,
     concurrency: options.concurrency ?? 1,

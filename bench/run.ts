@@ -1,0 +1,375 @@
+/**
+ * `npm run bench`: bulk invite against the raw-SQL floor and a naive per-user loop, measured side by side in one
+ * run on one database (DATABASE_URL's server, or the embedded PostgreSQL). Prints a markdown table and writes
+ * bench/results.json. `--smoke` runs a tiny N once, to keep the benchmark working in CI.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { Client } from 'pg';
+import { createOrm, createServices, migrate } from '../src/app';
+import { mintToken } from '../src/auth/jwt';
+import { loadConfig } from '../src/config';
+import { createRequestContext } from '../src/context';
+import { startEmbeddedPostgres } from '../src/db/embedded-postgres';
+import { countStatements } from '../src/db/query-stats';
+import {
+  Group,
+  Invitation,
+  Membership,
+  MembershipGroup,
+  MembershipPosition,
+  MembershipRole,
+  Position,
+  Role,
+  StoredEmailStatus,
+  Tenant,
+  User,
+} from '../src/entities';
+import { createLogger } from '../src/logger';
+import { startEmailWorker } from '../src/mail/email-worker';
+import { createTokenVerifier } from '../src/auth/jwt';
+import { FakePostmark } from '../test/helpers/fake-postmark';
+import { freePort, spawnEntry } from '../test/helpers/processes';
+
+const smoke = process.argv.includes('--smoke');
+const SIZES = smoke ? [20] : [100, 1_000, 10_000];
+const RUNS = smoke ? 1 : 5;
+const NAIVE_MAX_RUNS_AT_10K = smoke ? 1 : Number(process.env.BENCH_NAIVE_RUNS_10K ?? 3);
+const REST_SECONDS = smoke ? 1 : 10;
+const DRAIN_EMAILS = smoke ? 200 : 10_000;
+const SECRET = 'bench-secret-that-is-at-least-32-bytes!!';
+const log = createLogger('warn');
+
+interface Catalog {
+  tenantId: string;
+  roleId: string;
+  groupId: string;
+  positionId: string;
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+let serial = 0;
+function people(n: number, label: string) {
+  const run = `${label}${serial++}-${randomUUID().slice(0, 8)}`;
+  return Array.from({ length: n }, (_, i) => ({ email: `${run}-${i}@bench.example.com`, firstName: 'Bench', lastName: `User ${i}` }));
+}
+
+async function seedTenant(url: string, name: string): Promise<Catalog> {
+  const orm = await createOrm(url);
+  const em = orm.em.fork();
+  const tenant = em.create(Tenant, { name });
+  const role = em.create(Role, { tenant, name: 'Member' });
+  const group = em.create(Group, { tenant, name: 'Main' });
+  const position = em.create(Position, { tenant, title: 'Staff' });
+  await em.flush();
+  await orm.close();
+  return { tenantId: tenant.id, roleId: role.id, groupId: group.id, positionId: position.id };
+}
+
+const MUTATION = `mutation($input: BulkInviteUsersInput!) { bulkInviteUsers(input: $input) { total successful failed } }`;
+
+/** 1. The service: bulkInviteUsers over HTTP to a running server. */
+async function serviceRun(base: string, token: string, catalog: Catalog, n: number): Promise<number> {
+  const users = people(n, 'svc').map((p) => ({
+    ...p,
+    roleIds: [catalog.roleId],
+    groups: [{ groupId: catalog.groupId, isPrimaryOrg: true }],
+    positionIds: [catalog.positionId],
+  }));
+  const body = JSON.stringify({ query: MUTATION, variables: { input: { users, sendEmail: true } } });
+  const started = performance.now();
+  const response = await fetch(`${base}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body,
+  });
+  const result = (await response.json()) as { data?: { bulkInviteUsers: { successful: number } }; errors?: unknown };
+  const ms = performance.now() - started;
+  if (result.data?.bulkInviteUsers.successful !== n) throw new Error(`service run failed: ${JSON.stringify(result).slice(0, 500)}`);
+  return ms;
+}
+
+/** 2. The floor: the same rows with raw pg in one transaction, one INSERT … SELECT FROM unnest(…) per table. */
+async function floorRun(client: Client, catalog: Catalog, n: number): Promise<number> {
+  const list = people(n, 'floor');
+  const started = performance.now();
+  const userIds = list.map(() => randomUUID());
+  const membershipIds = list.map(() => randomUUID());
+  const now = new Date();
+  const expires = new Date(now.getTime() + 7 * 86_400_000);
+  const tenant = Array(n).fill(catalog.tenantId);
+  await client.query('begin');
+  await client.query(
+    `insert into users (id, email, email_normalized, first_name, last_name, created_at)
+     select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])`,
+    [userIds, list.map((p) => p.email), list.map((p) => p.email), list.map((p) => p.firstName), list.map((p) => p.lastName), Array(n).fill(now)],
+  );
+  await client.query(
+    `insert into membership (id, tenant_id, user_id, status, created_at)
+     select id, t, u, 'INVITED', c from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[]) as x(id, t, u, c)`,
+    [membershipIds, tenant, userIds, Array(n).fill(now)],
+  );
+  await client.query(
+    `insert into membership_role (tenant_id, membership_id, role_id) select * from unnest($1::uuid[], $2::uuid[], $3::uuid[])`,
+    [tenant, membershipIds, Array(n).fill(catalog.roleId)],
+  );
+  await client.query(
+    `insert into membership_group (tenant_id, membership_id, group_id, is_primary_org)
+     select t, m, g, true from unnest($1::uuid[], $2::uuid[], $3::uuid[]) as x(t, m, g)`,
+    [tenant, membershipIds, Array(n).fill(catalog.groupId)],
+  );
+  await client.query(
+    `insert into membership_position (tenant_id, membership_id, position_id) select * from unnest($1::uuid[], $2::uuid[], $3::uuid[])`,
+    [tenant, membershipIds, Array(n).fill(catalog.positionId)],
+  );
+  await client.query(
+    `insert into invitation (id, tenant_id, membership_id, email, token_hash, status, expires_at, email_status, email_attempts, email_next_attempt_at, created_at)
+     select id, t, m, e, h, 'PENDING', x, 'QUEUED', 0, c, c
+       from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[]) as v(id, t, m, e, h, x, c)`,
+    [list.map(() => randomUUID()), tenant, membershipIds, list.map((p) => p.email), list.map(() => randomUUID() + randomUUID()), Array(n).fill(expires), Array(n).fill(now)],
+  );
+  await client.query(`select graphile_worker.add_job('bench_noop', '{}'::json, job_key := 'bench-floor', job_key_mode := 'replace')`);
+  await client.query('commit');
+  return performance.now() - started;
+}
+
+/** 3. The naive baseline: per user a lookup, an insert and a commit, through MikroORM's unit of work. */
+async function naiveRun(url: string, catalog: Catalog, n: number, orm: Awaited<ReturnType<typeof createOrm>>): Promise<number> {
+  const list = people(n, 'naive');
+  const started = performance.now();
+  for (const person of list) {
+    const em = orm.em.fork();
+    em.setFilterParams('tenant', { tenantId: catalog.tenantId });
+    await em.transactional(async (tx) => {
+      const existing = await tx.findOne(User, { emailNormalized: person.email.toLowerCase() });
+      const tenant = tx.getReference(Tenant, catalog.tenantId);
+      const user = existing ?? tx.create(User, { email: person.email, emailNormalized: person.email.toLowerCase(), firstName: person.firstName, lastName: person.lastName });
+      const membership = tx.create(Membership, { tenant, user });
+      tx.create(MembershipRole, { tenant, membership, role: tx.getReference(Role, catalog.roleId) });
+      tx.create(MembershipGroup, { tenant, membership, group: tx.getReference(Group, catalog.groupId), isPrimaryOrg: true });
+      tx.create(MembershipPosition, { tenant, membership, position: tx.getReference(Position, catalog.positionId) });
+      tx.create(Invitation, {
+        tenant,
+        membership,
+        email: person.email,
+        tokenHash: randomUUID() + randomUUID(),
+        expiresAt: new Date(Date.now() + 7 * 86_400_000),
+        emailStatus: StoredEmailStatus.QUEUED,
+        emailNextAttemptAt: new Date(),
+      });
+    });
+  }
+  void url;
+  return performance.now() - started;
+}
+
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return Math.round(kb / 1024);
+}
+
+async function statementsPerRequest(url: string, catalog: Catalog, n: number): Promise<number> {
+  const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: url, JWT_SECRET: SECRET, BULK_INVITE_RATE_LIMIT: '0', LOG_LEVEL: 'silent' });
+  const orm = await createOrm(url);
+  try {
+    const services = createServices(config);
+    const token = mintToken({ secret: SECRET, subject: 'bench', tenantId: catalog.tenantId, permissions: ['users:invite'], expiresInSeconds: 600 });
+    const ctx = createRequestContext({ orm, verifier: createTokenVerifier(config.jwt), log }, { authorization: `Bearer ${token}` });
+    const users = people(n, 'stmt').map((p) => ({ ...p, roleIds: [catalog.roleId], groups: [{ groupId: catalog.groupId, isPrimaryOrg: true }], positionIds: [catalog.positionId] }));
+    const { statements } = await countStatements(() => services.bulkInvites.bulkInviteUsers(ctx, { users, sendEmail: true }));
+    return statements;
+  } finally {
+    await orm.close();
+  }
+}
+
+async function restThroughput(base: string, token: string) {
+  let counter = 0;
+  const result = await autocannon({
+    url: `${base}/user/bulk`,
+    method: 'POST',
+    connections: 10,
+    duration: REST_SECONDS,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    requests: [
+      {
+        setupRequest: (request) => {
+          const batch = counter++;
+          const users = Array.from({ length: 10 }, (_, i) => ({ firstName: 'Rest', lastName: `${batch}-${i}`, email: `rest-${batch}-${i}-${process.pid}@bench.example.com` }));
+          return { ...request, body: JSON.stringify({ users, sendEmail: true }) };
+        },
+      },
+    ],
+  });
+  return {
+    requestsPerSecond: Math.round(result.requests.average),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+async function emailDrain(url: string, catalog: Catalog) {
+  const postmark = new FakePostmark();
+  const apiUrl = await postmark.start();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: url,
+    JWT_SECRET: SECRET,
+    BULK_INVITE_RATE_LIMIT: '0',
+    POSTMARK_SERVER_TOKEN: 'test-token',
+    POSTMARK_API_URL: apiUrl,
+    EMAIL_POLL_INTERVAL_MS: '100',
+    LOG_LEVEL: 'silent',
+  });
+  const orm = await createOrm(url);
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    // Nothing else may be waiting in the queue: only this drain's invitations.
+    await client.query(`update invitation set email_status = 'NOT_REQUESTED' where email_status in ('QUEUED', 'SENDING')`);
+    const services = createServices(config);
+    const token = mintToken({ secret: SECRET, subject: 'bench', tenantId: catalog.tenantId, permissions: ['users:invite'], expiresInSeconds: 600 });
+    const ctx = createRequestContext({ orm, verifier: createTokenVerifier(config.jwt), log }, { authorization: `Bearer ${token}` });
+    const users = people(DRAIN_EMAILS, 'mail');
+    await services.bulkInvites.bulkInviteUsers(ctx, { users, sendEmail: true });
+    const started = performance.now();
+    const worker = await startEmailWorker({ config, databaseUrl: url, log });
+    for (;;) {
+      const { rows } = await client.query(`select count(*)::int as n from invitation where email_status in ('QUEUED', 'SENDING')`);
+      if (rows[0].n === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const seconds = (performance.now() - started) / 1000;
+    await worker.stop();
+    return {
+      emails: DRAIN_EMAILS,
+      httpCalls: postmark.batchCalls,
+      seconds: Number(seconds.toFixed(2)),
+      fakeServerSeconds: Number((postmark.acceptMs / 1000).toFixed(2)),
+      delivered: postmark.accepted.length,
+    };
+  } finally {
+    await client.end();
+    await orm.close();
+    await postmark.stop();
+  }
+}
+
+async function main() {
+  const config = loadConfig({ ...process.env, NODE_ENV: 'test', JWT_SECRET: SECRET });
+  const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: config.dataDir, name: 'bench-pg', database: 'postgres', log });
+  const serverUrl = config.databaseUrl ?? embedded!.url;
+  const dbName = `bulk_invite_bench_${Date.now()}`;
+  const admin = new Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`create database "${dbName}"`);
+  const url = Object.assign(new URL(serverUrl), { pathname: `/${dbName}` }).toString();
+  let server: ReturnType<typeof spawnEntry> | undefined;
+  try {
+    const orm = await createOrm(url);
+    await migrate(orm, url, log);
+    const catalog = await seedTenant(url, 'Bench');
+
+    const port = await freePort();
+    server = spawnEntry('src/main.ts', {
+      DATABASE_URL: url,
+      PORT: String(port),
+      JWT_SECRET: SECRET,
+      RUN_WORKER: 'false',
+      BULK_INVITE_RATE_LIMIT: '0',
+      LOG_LEVEL: 'warn',
+      NODE_OPTIONS: '--max-semi-space-size=64',
+    });
+    await server.waitFor(/Bulk invite service ready/, 120_000);
+    const base = `http://127.0.0.1:${port}`;
+    const token = mintToken({ secret: SECRET, subject: 'bench', tenantId: catalog.tenantId, permissions: ['users:invite'], expiresInSeconds: 3600 });
+    const floorClient = new Client({ connectionString: url });
+    await floorClient.connect();
+
+    // Warm up each path once (JIT, connection pools, caches).
+    await serviceRun(base, token, catalog, 50);
+    await floorRun(floorClient, catalog, 50);
+    await naiveRun(url, catalog, 10, orm);
+
+    const rows = [];
+    for (const n of SIZES) {
+      const service: number[] = [];
+      const floor: number[] = [];
+      const naive: number[] = [];
+      for (let run = 0; run < RUNS; run++) {
+        // Interleaved, so that drift on a shared machine hits all three alike.
+        service.push(await serviceRun(base, token, catalog, n));
+        floor.push(await floorRun(floorClient, catalog, n));
+        if (n < 10_000 || run < NAIVE_MAX_RUNS_AT_10K) naive.push(await naiveRun(url, catalog, n, orm));
+        process.stderr.write('.');
+      }
+      const statements = await statementsPerRequest(url, catalog, n);
+      const row = {
+        n,
+        serviceMs: Math.round(median(service)),
+        floorMs: Math.round(median(floor)),
+        naiveMs: Math.round(median(naive)),
+        naiveRuns: naive.length,
+        serviceUsersPerSecond: Math.round(n / (median(service) / 1000)),
+        floorUsersPerSecond: Math.round(n / (median(floor) / 1000)),
+        naiveUsersPerSecond: Math.round(n / (median(naive) / 1000)),
+        serviceOverFloor: Number((median(service) / median(floor)).toFixed(2)),
+        naiveOverService: Number((median(naive) / median(service)).toFixed(1)),
+        statementsPerRequest: statements,
+        serverPeakRssMb: peakRssMb(server.child.pid!),
+      };
+      rows.push(row);
+      process.stderr.write(` N=${n} done\n`);
+    }
+    await floorClient.end();
+    const rest = await restThroughput(base, token);
+    server.child.kill('SIGTERM');
+    await server.exited();
+    server = undefined;
+    const drain = await emailDrain(url, catalog);
+    await orm.close();
+
+    const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, PostgreSQL ${(await admin.query('show server_version')).rows[0].server_version}${embedded ? ' (embedded)' : ''}`;
+    const table = [
+      `Runs per N: ${RUNS} (median; naive at N=10,000: ${Math.min(RUNS, NAIVE_MAX_RUNS_AT_10K)}). Machine: ${machine}.`,
+      '',
+      '| N | service ms | floor ms | naive ms | service users/s | floor users/s | naive users/s | service/floor | naive/service | SQL statements/request | server peak RSS MB |',
+      '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+      ...rows.map(
+        (r) =>
+          `| ${r.n.toLocaleString('en')} | ${r.serviceMs} | ${r.floorMs} | ${r.naiveMs} | ${r.serviceUsersPerSecond} | ${r.floorUsersPerSecond} | ${r.naiveUsersPerSecond} | ${r.serviceOverFloor}× | ${r.naiveOverService}× | ${r.statementsPerRequest} | ${r.serverPeakRssMb} |`,
+      ),
+      '',
+      `REST \`/user/bulk\`, 10-user batches, 10 connections, ${REST_SECONDS} s: ${rest.requestsPerSecond} requests/s (${rest.requestsPerSecond * 10} users/s), p50 ${rest.p50Ms} ms, p99 ${rest.p99Ms} ms, non-2xx ${rest.non2xx}, errors ${rest.errors}.`,
+      '',
+      `Email drain: ${drain.emails.toLocaleString('en')} queued invitations → ${drain.delivered.toLocaleString('en')} delivered in ${drain.httpCalls} Postmark calls, ${drain.seconds} s (the fake server itself spent ${drain.fakeServerSeconds} s accepting them).`,
+    ].join('\n');
+    console.log(`\n${table}\n`);
+    const results = { date: new Date().toISOString(), smoke, machine, runs: RUNS, sizes: rows, rest, drain };
+    writeFileSync(join(__dirname, smoke ? 'results.smoke.json' : 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  } finally {
+    if (server) {
+      server.child.kill('SIGTERM');
+      await server.exited().catch(() => undefined);
+    }
+    await admin.query(`drop database if exists "${dbName}" with (force)`);
+    await admin.end();
+    await embedded?.stop();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
