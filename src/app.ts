@@ -2,11 +2,12 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
-import {
-  ApolloServerPluginLandingPageLocalDefault,
-  ApolloServerPluginLandingPageProductionDefault,
-} from '@apollo/server/plugin/landingPage/default';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import helmet from '@fastify/helmet';
+import { MaxTokensParserWLexer } from '@escape.tech/graphql-armor-max-tokens';
 import { MikroORM } from '@mikro-orm/postgresql';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { GraphQLFormattedError } from 'graphql';
@@ -80,6 +81,22 @@ export function formatGraphQLError(log: Logger) {
   };
 }
 
+const MAX_DOCUMENT_TOKENS = 5000;
+const REFUSED_DOCUMENT_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT']);
+
+/** A document refused before execution is the client's fault: 400, whichever stage (armor's token limit runs while parsing) refused it. */
+const refusedDocumentStatus: ApolloServerPlugin<GraphQLContext> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ response, errors }) {
+        if (response.body.kind !== 'single' || response.body.singleResult.data !== undefined || !errors?.length) return;
+        const codes = response.body.singleResult.errors?.map((e) => e.extensions?.code) ?? [];
+        if (codes.length && codes.every((code) => REFUSED_DOCUMENT_CODES.has(String(code)))) response.http.status = 400;
+      },
+    };
+  },
+};
+
 export async function buildGraphQLSchema(services: Services) {
   const instances = new Map<unknown, unknown>([
     [InvitationResolver, new InvitationResolver(services.bulkInvites, services.invitations)],
@@ -118,18 +135,34 @@ export async function buildApp(options: { config: AppConfig; orm: MikroORM; log:
   const schema = await buildGraphQLSchema(services);
   const plugins: ApolloServerPlugin<GraphQLContext>[] = [
     fastifyApolloDrainPlugin(server),
-    config.isProduction
-      ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
-      : ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false }),
+    config.isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false }),
+    refusedDocumentStatus,
   ];
+  // Abusive documents are refused during validation, before any resolver runs. Introspection (Sandbox) is exempt
+  // from the depth limit; big invites belong in variables, which these limits do not count.
+  const armor = new ApolloArmor({
+    maxDepth: { n: 8, ignoreIntrospection: true },
+    maxAliases: { n: 15 },
+    maxDirectives: { n: 20 },
+    // Armor multiplies by `first`: a full 500-item page of invitations costs ~13,000.
+    costLimit: { maxCost: 20_000, ignoreIntrospection: true },
+    // Counted in a preHandler below: armor's own token check throws from a parsing hook, which Apollo answers with 500.
+    maxTokens: { enabled: false },
+    blockFieldSuggestion: { enabled: config.isProduction },
+  }).protect();
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
-    plugins,
+    plugins: [...(armor.plugins as ApolloServerPlugin<GraphQLContext>[]), ...plugins],
+    validationRules: armor.validationRules,
+    allowBatchedHttpRequests: false,
     introspection: !config.isProduction,
     includeStacktraceInErrorResponses: false,
     formatError: formatGraphQLError(log),
   });
   await apollo.start();
+
+  // Pages set their own strict Content-Security-Policy (src/rest/html.ts); Sandbox and /docs load their own assets.
+  await server.register(helmet, { contentSecurityPolicy: false, crossOriginEmbedderPolicy: false });
 
   server.get('/health', async (_request, reply) => {
     try {
@@ -154,6 +187,16 @@ export async function buildApp(options: { config: AppConfig; orm: MikroORM; log:
           },
         ],
       });
+    });
+    graphql.addHook('preHandler', async (request, reply) => {
+      const source = request.method === 'GET' ? (request.query as { query?: unknown })?.query : (request.body as { query?: unknown } | null)?.query;
+      if (typeof source !== 'string') return;
+      try {
+        new MaxTokensParserWLexer(source, { n: MAX_DOCUMENT_TOKENS }).parseDocument();
+      } catch (error) {
+        if (!/Token limit/.test((error as Error).message)) return; // plain syntax errors are Apollo's to report
+        return reply.code(400).send({ errors: [{ message: `Documents are limited to ${MAX_DOCUMENT_TOKENS} tokens; pass large inputs as variables`, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }] });
+      }
     });
     await graphql.register(fastifyApollo(apollo), {
       context: async (request) => ({

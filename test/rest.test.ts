@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { User } from '../src/entities';
 import { BULK_INVITE, type SeededTenant, type TestApp, createTestApp } from './helpers/harness';
 import { committedSamples, samplesFromSharedSeeds, seedSamples, shapeOf } from './helpers/seeds';
 
@@ -132,13 +133,21 @@ describe('REST compatibility endpoints', () => {
     assert.equal(apt.body.data.successful, 1);
   });
 
-  it('invites a registered user by existingUser.userId (aptlydone)', async () => {
+  it('invites a registered user by existingUser.userId (aptlydone); another tenant\'s person is "User not found"', async () => {
+    const em = t.orm.em.fork();
+    const registered = em.create(User, { email: 'registered@example.com', emailNormalized: 'registered@example.com' });
+    await em.flush();
     const other = await t.seedTenant('Elsewhere');
-    const made = await t.gql(BULK_INVITE, { input: { users: [{ email: 'registered@example.com' }] } }, other.token);
-    const userId = made.data.bulkInviteUsers.results[0].user.id;
-    const res = await t.post(APTLYDONE, { users: [{ existingUser: { userId } }, { existingUser: { userId: '00000000-0000-4000-8000-000000000000' } }] }, a.token);
+    const made = await t.gql(BULK_INVITE, { input: { users: [{ email: 'theirs@example.com' }] } }, other.token);
+    const theirs = made.data.bulkInviteUsers.results[0].user.id;
+    const res = await t.post(
+      APTLYDONE,
+      { users: [{ existingUser: { userId: registered.id } }, { existingUser: { userId: theirs } }, { existingUser: { userId: '00000000-0000-4000-8000-000000000000' } }] },
+      a.token,
+    );
     assert.deepEqual(res.body.data.results, [
       { email: 'registered@example.com', success: true, message: 'Invitation sent successfully' },
+      { email: '', success: false, message: 'User not found' },
       { email: '', success: false, message: 'User not found' },
     ]);
   });

