@@ -289,7 +289,6 @@ async function main() {
       RUN_WORKER: 'false',
       BULK_INVITE_RATE_LIMIT: '0',
       LOG_LEVEL: 'warn',
-      NODE_OPTIONS: '--max-semi-space-size=64',
     });
     await server.waitFor(/Bulk invite service ready/, 120_000);
     const base = `http://127.0.0.1:${port}`;

@@ -137,6 +137,25 @@ describe('per-tenant email cap', () => {
   });
 });
 
+describe('text PostgreSQL cannot store', () => {
+  let t: TestApp;
+  let a: SeededTenant;
+  before(async () => {
+    t = await createTestApp();
+    a = await t.seedTenant('Nul');
+  });
+  after(() => t.close());
+
+  it('refuses NUL and other control characters in shared fields as BAD_USER_INPUT, not as a server error', async () => {
+    for (const extra of [{ message: 'hi\u0000there' }, { idempotencyKey: 'k\u0000' }, { redirectUrl: 'https://ok.example.com/\u0000' }]) {
+      const res = await t.gql(BULK_INVITE, { input: { users: [{ email: 'nul@example.com' }], ...extra } }, a.token);
+      assert.equal(res.errors?.[0].extensions?.code, 'BAD_USER_INPUT', JSON.stringify(extra));
+    }
+    const ok = await t.gql(BULK_INVITE, { input: { users: [{ email: 'nul@example.com', firstName: 'A\u0000' }, { email: 'tab@example.com' }], message: 'line\n\tbreaks' } }, a.token);
+    assert.deepEqual(ok.data.bulkInviteUsers.results.map((r: { code?: string }) => r.code ?? 'OK'), ['INVALID_INPUT', 'OK']);
+  });
+});
+
 describe('security headers and ids across tenants', () => {
   let t: TestApp;
   let a: SeededTenant;
