@@ -42,6 +42,8 @@ const REST_SECONDS = smoke ? 1 : 10;
 const DRAIN_EMAILS = smoke ? 200 : 10_000;
 const SECRET = 'bench-secret-that-is-at-least-32-bytes!!';
 const log = createLogger('warn');
+/** The bench invites far more people per hour into one tenant than any real tenant's email budget allows. */
+const EMAIL_BUDGET = { EMAILS_PER_TENANT_PER_HOUR: '100000000' };
 
 interface Catalog {
   tenantId: string;
@@ -178,7 +180,7 @@ function peakRssMb(pid: number): number {
 }
 
 async function statementsPerRequest(url: string, catalog: Catalog, n: number): Promise<number> {
-  const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: url, JWT_SECRET: SECRET, BULK_INVITE_RATE_LIMIT: '0', LOG_LEVEL: 'silent' });
+  const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: url, JWT_SECRET: SECRET, BULK_INVITE_RATE_LIMIT: '0', LOG_LEVEL: 'silent', ...EMAIL_BUDGET });
   const orm = await createOrm(url);
   try {
     const services = createServices(config);
@@ -231,6 +233,7 @@ async function emailDrain(url: string, catalog: Catalog) {
     POSTMARK_API_URL: apiUrl,
     EMAIL_POLL_INTERVAL_MS: '100',
     LOG_LEVEL: 'silent',
+    ...EMAIL_BUDGET,
   });
   const orm = await createOrm(url);
   const client = new Client({ connectionString: url });
@@ -289,6 +292,7 @@ async function main() {
       RUN_WORKER: 'false',
       BULK_INVITE_RATE_LIMIT: '0',
       LOG_LEVEL: 'warn',
+      ...EMAIL_BUDGET,
     });
     await server.waitFor(/Bulk invite service ready/, 120_000);
     const base = `http://127.0.0.1:${port}`;

@@ -129,7 +129,6 @@ export async function buildApp(options: { config: AppConfig; orm: MikroORM; log:
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
     },
-    forceCloseConnections: false,
   });
 
   const schema = await buildGraphQLSchema(services);

@@ -1,5 +1,6 @@
 import { Group, Position, Role } from './catalog.entities';
 import { DevMail } from './dev-mail.entity';
+import { EmailQuota } from './email-quota.entity';
 import { IdempotencyRecord } from './idempotency-record.entity';
 import { Invitation } from './invitation.entity';
 import { Membership, MembershipGroup, MembershipPosition, MembershipRole } from './membership.entity';
@@ -8,7 +9,7 @@ import { User } from './user.entity';
 
 export * from './enums';
 export { Tenant, User, Membership, MembershipRole, MembershipGroup, MembershipPosition, Role, Group, Position };
-export { Invitation, IdempotencyRecord, DevMail };
+export { Invitation, IdempotencyRecord, DevMail, EmailQuota };
 
 export const entities = [
   Tenant,
@@ -23,6 +24,7 @@ export const entities = [
   Invitation,
   IdempotencyRecord,
   DevMail,
+  EmailQuota,
 ];
 
 /** Entities the `tenant` filter guards. */
@@ -36,4 +38,5 @@ export const tenantScopedEntities = [
   Position,
   Invitation,
   IdempotencyRecord,
+  EmailQuota,
 ];

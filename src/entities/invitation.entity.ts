@@ -8,7 +8,6 @@ import { TenantScoped } from './tenant-scoped';
 @Entity({ tableName: 'invitation' })
 @Index({ name: 'invitation_tenant_created_idx', properties: ['tenant', 'createdAt', 'id'] })
 @Index({ name: 'invitation_email_queue_idx', properties: ['emailStatus', 'emailNextAttemptAt'] })
-@Index({ name: 'invitation_tenant_email_requested_idx', properties: ['tenant', 'emailRequestedAt'] })
 export class Invitation extends TenantScoped {
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -45,10 +44,6 @@ export class Invitation extends TenantScoped {
 
   @Property({ type: 'text', nullable: true })
   emailError?: string | null;
-
-  /** When an email was last asked for; counts against the tenant's hourly email cap. */
-  @Property({ type: 'datetime', nullable: true })
-  emailRequestedAt?: Date | null;
 
   @Property({ type: 'integer' })
   emailAttempts: Opt<number> = 0;

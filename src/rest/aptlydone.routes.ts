@@ -3,7 +3,7 @@ import type { ContextFactoryDeps } from '../context';
 import type { BulkInviteOutcome, BulkInviteService } from '../services/bulk-invite.service';
 import type { InviteUserCommand } from '../services/invite-validation';
 import { FAILURE_REASON } from './failure-reasons';
-import { classifyRestError, contextFor, idempotencyKeyOf, sendError } from './rest-support';
+import { contextFor, errorResponses, idempotencyKeyHeaderSchema, idempotencyKeyOf, useErrorEnvelope } from './rest-support';
 
 const nullableString = { type: ['string', 'null'] } as const;
 const idList = { type: ['array', 'null'], items: { type: 'string' } } as const;
@@ -129,7 +129,7 @@ const responseSchema = {
       },
     ],
   },
-  ...Object.fromEntries([400, 401, 403, 409, 413, 429, 500, 503].map((status) => [status, { description: 'Whole-request error', ...aptlydoneErrorSchema }])),
+  ...errorResponses(aptlydoneErrorSchema),
 };
 
 function toCommand(user: AptlydoneUser): InviteUserCommand {
@@ -170,10 +170,7 @@ export function toAptlydoneResponse(outcome: BulkInviteOutcome) {
 
 /** POST /auth/v1/user/bulk-invite, as the aptlydone API speaks it. Always sends invitation emails. */
 export async function aptlydoneRoutes(app: FastifyInstance, opts: { deps: ContextFactoryDeps; bulkInvites: BulkInviteService }) {
-  app.setErrorHandler((error, request, reply) => {
-    const { status, message, retryAfter } = classifyRestError(error, request.log as never);
-    return sendError(reply, status, { statusCode: status, timestamp: new Date().toISOString(), message }, retryAfter);
-  });
+  useErrorEnvelope(app, (status, message) => ({ statusCode: status, timestamp: new Date().toISOString(), message }));
 
   app.post<{ Body: AptlydoneBody }>(
     '/auth/v1/user/bulk-invite',
@@ -183,10 +180,7 @@ export async function aptlydoneRoutes(app: FastifyInstance, opts: { deps: Contex
         description: 'Invites every user it can; each user succeeds or fails on its own. Sends invitation emails.',
         tags: ['aptlydone'],
         security: [{ bearerAuth: [] }],
-        headers: {
-          type: 'object',
-          properties: { 'idempotency-key': { type: 'string', description: 'Same key within 24 h replays the first answer.' } },
-        },
+        headers: idempotencyKeyHeaderSchema,
         body: bodySchema,
         response: responseSchema,
       },

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createRequestContext, type ContextFactoryDeps, type RequestContext } from '../context';
 import type { Logger } from '../logger';
 import { DomainError, httpStatusOf } from '../services/errors';
@@ -44,4 +44,24 @@ export function displayName(user: { firstName?: string | null; lastName?: string
     .filter(Boolean)
     .join(' ');
   return name || (typeof user?.email === 'string' ? user.email.trim() : '') || 'unnamed user';
+}
+
+export const idempotencyKeyHeaderSchema = {
+  type: 'object',
+  properties: { 'idempotency-key': { type: 'string', description: 'Same key within 24 h replays the first answer.' } },
+} as const;
+
+/** OpenAPI responses for every whole-request error status, in the product's error envelope. */
+export function errorResponses(envelope: object): Record<number, object> {
+  return Object.fromEntries(
+    [400, 401, 403, 409, 413, 429, 500, 503].map((status) => [status, { description: 'Whole-request error', ...envelope }]),
+  );
+}
+
+/** Maps every whole-request failure of the routes registered on `app` to the product's error envelope. */
+export function useErrorEnvelope(app: FastifyInstance, envelope: (status: number, message: string) => object) {
+  app.setErrorHandler((error, request, reply) => {
+    const { status, message, retryAfter } = classifyRestError(error, request.log as unknown as Logger);
+    return sendError(reply, status, envelope(status, message), retryAfter);
+  });
 }

@@ -3,7 +3,7 @@ import type { ContextFactoryDeps } from '../context';
 import type { BulkInviteOutcome, BulkInviteService } from '../services/bulk-invite.service';
 import type { InviteUserCommand } from '../services/invite-validation';
 import { FAILURE_REASON } from './failure-reasons';
-import { classifyRestError, contextFor, displayName, idempotencyKeyOf, sendError } from './rest-support';
+import { contextFor, displayName, errorResponses, idempotencyKeyHeaderSchema, idempotencyKeyOf, useErrorEnvelope } from './rest-support';
 
 const nullableString = { type: ['string', 'null'] } as const;
 
@@ -99,7 +99,7 @@ const responseSchema = {
       },
     ],
   },
-  ...Object.fromEntries([400, 401, 403, 409, 413, 429, 500, 503].map((status) => [status, { description: 'Whole-request error', ...royaltiErrorSchema }])),
+  ...errorResponses(royaltiErrorSchema),
 };
 
 function toCommand(user: RoyaltiUser): InviteUserCommand {
@@ -137,10 +137,7 @@ export function toRoyaltiResponse(users: RoyaltiUser[], outcome: BulkInviteOutco
 
 /** POST /user/bulk, as the royalti.io API speaks it. The workspace is the token's tenant. */
 export async function royaltiRoutes(app: FastifyInstance, opts: { deps: ContextFactoryDeps; bulkInvites: BulkInviteService }) {
-  app.setErrorHandler((error, request, reply) => {
-    const { status, message, retryAfter } = classifyRestError(error, request.log as never);
-    return sendError(reply, status, { message }, retryAfter);
-  });
+  useErrorEnvelope(app, (_status, message) => ({ message }));
 
   app.post<{ Body: RoyaltiBody }>(
     '/user/bulk',
@@ -150,10 +147,7 @@ export async function royaltiRoutes(app: FastifyInstance, opts: { deps: ContextF
         description: 'Creates and invites every user it can; each user succeeds or fails on its own.',
         tags: ['royalti'],
         security: [{ bearerAuth: [] }],
-        headers: {
-          type: 'object',
-          properties: { 'idempotency-key': { type: 'string', description: 'Same key within 24 h replays the first answer.' } },
-        },
+        headers: idempotencyKeyHeaderSchema,
         body: bodySchema,
         response: responseSchema,
       },

@@ -34,6 +34,7 @@ import {
   validateInvite,
 } from './invite-validation';
 import { isRedirectAllowed } from './redirect-policy';
+import { EmailQuota } from './email-quota';
 import { canonicalHash, placeholderTokenHashes, randomUuids } from './tokens';
 
 export interface BulkInviteCommand {
@@ -133,7 +134,11 @@ export class BulkInviteService {
     private readonly config: AppConfig,
     private readonly emailQueue: InvitationEmailQueue,
     private readonly guard: BulkInviteGuard = { check: () => undefined },
-  ) {}
+  ) {
+    this.emailQuota = new EmailQuota(config.email.maxPerTenantPerHour);
+  }
+
+  private readonly emailQuota: EmailQuota;
 
   async bulkInviteUsers(ctx: RequestContext, command: BulkInviteCommand): Promise<BulkInviteOutcome> {
     const tenantId = ctx.requireTenantPermission('users:invite');
@@ -462,7 +467,6 @@ export class BulkInviteService {
         emailStatus,
         emailAttempts: 0,
         emailNextAttemptAt: sendEmail ? now : null,
-        emailRequestedAt: sendEmail ? now : null,
         emailError: null as string | null,
         createdAt: now,
       };
@@ -482,10 +486,46 @@ export class BulkInviteService {
         };
       }
     }
+    // Past the tenant's hourly email budget, invitations are still created, with emailStatus FAILED and the reason.
+    const reservation = await this.emailQuota.reserve(em, tenantId, sendEmail ? invitations.length : 0);
+    if (reservation.granted < (sendEmail ? invitations.length : 0)) {
+      const reason = `Email cap reached: at most ${this.config.email.maxPerTenantPerHour} invitation emails per hour for this tenant; resend later`;
+      for (let i = reservation.granted; i < invitations.length; i++) {
+        Object.assign(invitations[i], { emailStatus: StoredEmailStatus.FAILED, emailError: reason, emailNextAttemptAt: null });
+        const result = results[plans[i].invite.index];
+        if (result.kind === 'invited' && result.invitation) {
+          result.invitation = { ...result.invitation, emailStatus: EmailStatus.FAILED, emailError: reason };
+        }
+      }
+    }
     const outcome = this.summarize(results, false);
 
+    try {
+      return await this.insertAll(em, { users, memberships, roleLinks, groupLinks, positionLinks, invitations }, tenantId, key, requestHash, outcome, now);
+    } catch (error) {
+      await reservation.refund();
+      throw error;
+    }
+  }
+
+  private async insertAll(
+    em: EntityManager,
+    rows: {
+      users: EntityRows<User>;
+      memberships: EntityRows<Membership>;
+      roleLinks: EntityRows<MembershipRole>;
+      groupLinks: EntityRows<MembershipGroup>;
+      positionLinks: EntityRows<MembershipPosition>;
+      invitations: EntityRows<Invitation>;
+    },
+    tenantId: string,
+    key: string | null,
+    requestHash: string,
+    outcome: BulkInviteOutcome,
+    now: Date,
+  ): Promise<BulkInviteOutcome> {
+    const { users, memberships, roleLinks, groupLinks, positionLinks, invitations } = rows;
     return em.transactional(async (tx) => {
-      if (sendEmail && invitations.length) await this.applyEmailCap(tx, tenantId, invitations, plans, results);
       const insert = async <T extends object>(entity: new () => T, rows: EntityRows<T>) => insertRows(tx, entity.name, rows);
       await insert(User, users);
       await insert(Membership, memberships);
@@ -498,33 +538,6 @@ export class BulkInviteService {
       }
       if (invitations.some((row) => row.emailStatus === StoredEmailStatus.QUEUED)) await this.emailQueue.enqueueInTransaction(tx);
       return outcome;
-    });
-  }
-
-  /**
-   * Sending email costs money: past the tenant's hourly cap, invitations are still created, with emailStatus
-   * FAILED and the reason, never silently dropped. The advisory lock makes concurrent requests of one tenant
-   * count one after the other.
-   */
-  private async applyEmailCap(
-    tx: EntityManager,
-    tenantId: string,
-    invitations: EntityRows<Invitation>,
-    plans: Plan[],
-    results: InviteResult[],
-  ): Promise<void> {
-    const cap = this.config.email.maxPerTenantPerHour;
-    await tx.execute('select pg_advisory_xact_lock(hashtext(?))', [`email-cap:${tenantId}`]);
-    const used = await tx.count(Invitation, { emailRequestedAt: { $gt: new Date(Date.now() - 3_600_000) } });
-    const remaining = Math.max(0, cap - used);
-    const reason = `Email cap reached: at most ${cap} invitation emails per hour for this tenant; resend later`;
-    invitations.forEach((row, i) => {
-      if (i < remaining) return;
-      Object.assign(row, { emailStatus: StoredEmailStatus.FAILED, emailError: reason, emailNextAttemptAt: null, emailRequestedAt: null });
-      const result = results[plans[i].invite.index];
-      if (result.kind === 'invited' && result.invitation) {
-        result.invitation = { ...result.invitation, emailStatus: EmailStatus.FAILED, emailError: reason };
-      }
     });
   }
 

@@ -1,4 +1,4 @@
-import type { FilterQuery } from '@mikro-orm/core';
+import { type FilterQuery, LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { isUuid } from '../auth/jwt';
 import type { AppConfig } from '../config';
@@ -15,6 +15,7 @@ import {
 import type { InvitationEmailQueue } from './bulk-invite.service';
 import { DomainError } from './errors';
 import { type InvitationView, effectiveStatus, toInvitationView } from './invitation-view';
+import { EmailQuota } from './email-quota';
 import { hashToken, newSecretToken } from './tokens';
 
 export const MAX_PAGE_SIZE = 500;
@@ -66,10 +67,14 @@ function statusWhere(status: InvitationStatus | null | undefined, now: Date): Fi
 }
 
 export class InvitationService {
+  private readonly emailQuota: EmailQuota;
+
   constructor(
     private readonly config: AppConfig,
     private readonly emailQueue: InvitationEmailQueue,
-  ) {}
+  ) {
+    this.emailQuota = new EmailQuota(config.email.maxPerTenantPerHour);
+  }
 
   async list(
     ctx: RequestContext,
@@ -112,14 +117,13 @@ export class InvitationService {
     if (invitation.status !== StoredInvitationStatus.PENDING) {
       throw new DomainError('BAD_USER_INPUT', `An ${invitation.status.toLowerCase()} invitation cannot be resent`);
     }
+    const reservation = await this.emailQuota.reserve(ctx.em, invitation.tenant.id, 1);
+    if (reservation.granted === 0) {
+      await reservation.refund();
+      throw new DomainError('RATE_LIMITED', 'Email cap reached for this tenant; resend later', { retryAfterSeconds: 3600 });
+    }
     await ctx.em.transactional(async (tx) => {
-      await tx.execute('select pg_advisory_xact_lock(hashtext(?))', [`email-cap:${invitation.tenant.id}`]);
-      const used = await tx.count(Invitation, { emailRequestedAt: { $gt: new Date(Date.now() - 3_600_000) } });
-      if (used >= this.config.email.maxPerTenantPerHour) {
-        throw new DomainError('RATE_LIMITED', 'Email cap reached for this tenant; resend later', { retryAfterSeconds: 3600 });
-      }
       Object.assign(invitation, {
-        emailRequestedAt: new Date(),
         tokenHash: hashToken(newSecretToken()),
         expiresAt: new Date(Date.now() + this.config.invitationTtlDays * 24 * 60 * 60 * 1000),
         emailStatus: StoredEmailStatus.QUEUED,
@@ -131,6 +135,9 @@ export class InvitationService {
       });
       await tx.flush();
       await this.emailQueue.enqueueInTransaction(tx);
+    }).catch(async (error) => {
+      await reservation.refund();
+      throw error;
     });
     return toInvitationView(invitation);
   }
@@ -183,7 +190,7 @@ export class InvitationService {
             Invitation,
             { tokenHash: hashToken(token) },
             // Looked up by the secret itself, before any tenant is known.
-            { filters: { tenant: false }, ...(lock ? { lockMode: 4 /* PESSIMISTIC_WRITE */ } : {}) },
+            { filters: { tenant: false }, ...(lock ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {}) },
           )
         : null;
     if (!invitation) throw new DomainError('GONE', 'This invitation link is not valid');
