@@ -344,13 +344,22 @@ export class BulkInviteService {
     const groupIds = ids((i) => i.groups.map((g) => g.groupId));
     const positionIds = ids((i) => i.positionIds);
 
-    const tenant = await em.findOne(Tenant, tenantId);
-    if (!tenant) throw new DomainError('FORBIDDEN', 'The token’s tenant does not exist');
-
     const userWhere: FilterQuery<User>[] = [];
     if (emails.length) userWhere.push({ emailNormalized: { $in: emails } });
     if (existingUserIds.length) userWhere.push({ id: { $in: existingUserIds } });
-    const users = userWhere.length ? await em.find(User, { $or: userWhere }) : [];
+    const roleWhere: FilterQuery<Role>[] = [];
+    if (roleIds.length) roleWhere.push({ id: { $in: roleIds } });
+    if (roleNames.length) roleWhere.push({ [sql.lower('name')]: { $in: roleNames } });
+
+    // Independent lookups go out together; only the memberships need the users first.
+    const [tenant, users, roles, groups, positions] = await Promise.all([
+      em.findOne(Tenant, tenantId),
+      userWhere.length ? em.find(User, { $or: userWhere }) : [],
+      roleWhere.length ? em.find(Role, { $or: roleWhere }) : [],
+      groupIds.length ? em.find(Group, { id: { $in: groupIds } }) : [],
+      positionIds.length ? em.find(Position, { id: { $in: positionIds } }) : [],
+    ]);
+    if (!tenant) throw new DomainError('FORBIDDEN', 'The token’s tenant does not exist');
     const usersByEmail = new Map(users.map((u) => [u.emailNormalized, u]));
     const usersById = new Map(users.map((u) => [u.id, u]));
 
@@ -372,13 +381,6 @@ export class BulkInviteService {
         if (inSomeTenant.has(id) && !membershipsByUserId.has(id)) usersById.delete(id);
       }
     }
-
-    const roleWhere: FilterQuery<Role>[] = [];
-    if (roleIds.length) roleWhere.push({ id: { $in: roleIds } });
-    if (roleNames.length) roleWhere.push({ [sql.lower('name')]: { $in: roleNames } });
-    const roles = roleWhere.length ? await em.find(Role, { $or: roleWhere }) : [];
-    const groups = groupIds.length ? await em.find(Group, { id: { $in: groupIds } }) : [];
-    const positions = positionIds.length ? await em.find(Position, { id: { $in: positionIds } }) : [];
 
     return {
       tenant,
