@@ -126,40 +126,53 @@ describe('process lifecycle with the embedded PostgreSQL', () => {
     }
   };
 
-  it('starts with nothing configured, prints a token, recovers from a stale postmaster, and on Ctrl-C finishes in-flight requests, then stops', async () => {
+  const bulk = (port: string, token: string, n: number, prefix: string) =>
+    fetch(`http://127.0.0.1:${port}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({
+        query: 'mutation($i: BulkInviteUsersInput!) { bulkInviteUsers(input: $i) { successful } }',
+        variables: { i: { users: Array.from({ length: n }, (_, i) => ({ email: `${prefix}-${i}@example.com` })) } },
+      }),
+    }).then((r) => r.json() as Promise<{ data?: { bulkInviteUsers: { successful: number } } }>);
+  const portOf = (output: string) => /GraphQL \+ Sandbox\s+http:\/\/[^:]+:(\d+)/.exec(output)![1];
+  const tokenOf = (output: string) => /Demo admin token[^\n]*\n(\S+)/.exec(output)![1];
+
+  it('starts with nothing configured and, on Ctrl-C, finishes the in-flight request before stopping everything', async () => {
     const env = { DATA_DIR: dataDir, PORT: String(await freePort()), RUN_WORKER: 'false', LOG_LEVEL: 'warn' };
-    const first = spawnEntry('src/main.ts', env);
-    await first.waitFor(/Demo admin token[^\n]*\n(\S+)/, 120_000);
-    const stalePid = postmasterPid();
-    assert.ok(stalePid && alive(stalePid), 'embedded postmaster runs');
+    const first = spawnEntry('src/main.ts', env, { ownProcessGroup: true });
+    const banner = await first.waitFor(/Bulk invite service ready[^\n]*/, 120_000);
+    assert.match(banner, /demo tenant created/);
+    const pid = postmasterPid();
+    assert.ok(pid && alive(pid), 'embedded postmaster runs');
 
-    // A crash of the parent leaves its postmaster running on the data directory.
-    first.child.kill('SIGKILL');
-    await first.exited();
-    assert.ok(alive(stalePid!), 'the postmaster outlived its parent');
+    // Ctrl-C in a terminal signals the whole process group while a request is being served.
+    const inFlight = bulk(portOf(first.output()), tokenOf(first.output()), 2000, 'inflight');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    process.kill(-first.child.pid!, 'SIGINT');
+    assert.equal((await inFlight).data?.bulkInviteUsers.successful, 2000, 'the in-flight request finished');
+    assert.equal(await first.exited(), 0);
+    assert.equal(alive(pid!), false, 'no orphan postmaster after Ctrl-C');
+  });
 
-    const second = spawnEntry('src/main.ts', { ...env, PORT: String(await freePort()) }, { ownProcessGroup: true });
-    const banner = await second.waitFor(/Bulk invite service ready[^\n]*/, 120_000);
+  it('recovers from a postmaster left running by a crash, and stops cleanly on SIGTERM', async () => {
+    const env = { DATA_DIR: dataDir, PORT: String(await freePort()), RUN_WORKER: 'false', LOG_LEVEL: 'warn' };
+    const crashed = spawnEntry('src/main.ts', env);
+    const banner = await crashed.waitFor(/Bulk invite service ready[^\n]*/, 120_000);
     assert.doesNotMatch(banner, /demo tenant created/, 'the demo tenant is created only on the first start');
-    const port = /GraphQL \+ Sandbox\s+http:\/\/[^:]+:(\d+)/.exec(second.output())![1];
-    const health = await fetch(`http://127.0.0.1:${port}/health`);
+    const stalePid = postmasterPid();
+    crashed.child.kill('SIGKILL');
+    await crashed.exited();
+    assert.ok(stalePid && alive(stalePid), 'the postmaster outlived its parent');
+
+    const next = spawnEntry('src/main.ts', { ...env, PORT: String(await freePort()) });
+    await next.waitFor(/Bulk invite service ready/, 120_000);
+    const health = await fetch(`http://127.0.0.1:${portOf(next.output())}/health`);
     assert.equal(health.status, 200);
     const runningPid = postmasterPid();
     assert.ok(runningPid && runningPid !== stalePid && !alive(stalePid!), 'the stale postmaster was replaced');
-
-    // Ctrl-C in a terminal signals the whole process group while a request is being served.
-    const token = /Demo admin token[^\n]*\n(\S+)/.exec(second.output())![1];
-    const users = Array.from({ length: 2000 }, (_, i) => ({ email: `inflight-${i}@example.com` }));
-    const inFlight = fetch(`http://127.0.0.1:${port}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query: 'mutation($i: BulkInviteUsersInput!) { bulkInviteUsers(input: $i) { successful } }', variables: { i: { users } } }),
-    });
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    process.kill(-second.child.pid!, 'SIGINT');
-    const answer = (await (await inFlight).json()) as { data?: { bulkInviteUsers: { successful: number } } };
-    assert.equal(answer.data?.bulkInviteUsers.successful, 2000, 'the in-flight request finished');
-    assert.equal(await second.exited(), 0);
-    assert.equal(alive(runningPid!), false, 'no orphan postmaster after Ctrl-C');
+    next.child.kill('SIGTERM');
+    assert.equal(await next.exited(), 0);
+    assert.equal(alive(runningPid!), false, 'no orphan postmaster after SIGTERM');
   });
 });

