@@ -242,6 +242,16 @@ describe('bulkInviteUsers', () => {
     assert.equal(inB.successful, 1, 'the same key in another tenant is another request');
   });
 
+  it('frees an idempotency key after 24 hours', async () => {
+    const input = { users: [{ email: 'day-one@example.com' }], idempotencyKey: 'daily-import' };
+    assert.equal((await invite(a, input)).data.bulkInviteUsers.successful, 1);
+    await t.sql(`update idempotency_record set created_at = now() - interval '25 hours' where key = 'daily-import'`);
+    const nextDay = await invite(a, { ...input, users: [{ email: 'day-two@example.com' }] });
+    assert.equal(nextDay.errors, undefined, JSON.stringify(nextDay.errors));
+    assert.equal(nextDay.data.bulkInviteUsers.successful, 1, 'a new request, not a conflict');
+    assert.deepEqual(await t.sql(`select count(*)::int as n from idempotency_record where key = 'daily-import'`), [{ n: 1 }]);
+  });
+
   it('refuses a whole request with a disallowed redirectUrl or an over-long message, writing nothing', async () => {
     const before = await count('membership');
     for (const extra of [{ redirectUrl: 'javascript:alert(1)' }, { redirectUrl: 'http://evil.example.com/' }, { message: 'x'.repeat(2001) }]) {

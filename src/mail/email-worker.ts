@@ -11,6 +11,7 @@ import { graphileLogger } from './graphile-logger';
 import { renderInvitationEmail } from './invitation-email';
 
 const RETRY_JOB_KEY = 'send-invitation-emails-retry';
+const PURGE_IDEMPOTENCY_RECORDS = 'purge_idempotency_records';
 /** After this many attempts a message is marked FAILED instead of retried again. */
 const MAX_EMAIL_ATTEMPTS = 12;
 
@@ -205,9 +206,12 @@ export async function startEmailWorker(options: {
     logger: graphileLogger(log),
     taskList: {
       [SEND_INVITATION_EMAILS]: async (_payload, helpers) => drainInvitationEmails(deps, helpers),
+      [PURGE_IDEMPOTENCY_RECORDS]: async (_payload, helpers) => {
+        await helpers.withPgClient((db) => db.query(`delete from idempotency_record where created_at < now() - interval '24 hours'`));
+      },
     },
-    // A sweep, in case a worker died holding a claim while nothing else was being queued.
-    crontab: `* * * * * ${SEND_INVITATION_EMAILS} ?max=1`,
+    // A sweep, in case a worker died holding a claim while nothing else was being queued; and a daily purge.
+    crontab: [`* * * * * ${SEND_INVITATION_EMAILS} ?max=1`, `17 3 * * * ${PURGE_IDEMPOTENCY_RECORDS} ?max=1`].join('\n'),
   });
   // Pick up whatever was left queued while no worker ran.
   await runner.addJob(SEND_INVITATION_EMAILS, {}, { jobKey: 'send-invitation-emails', jobKeyMode: 'replace' });

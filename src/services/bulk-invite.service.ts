@@ -202,11 +202,13 @@ export class BulkInviteService {
   }
 
   private async findReplay(em: EntityManager, key: string, requestHash: string): Promise<BulkInviteOutcome | null> {
-    const record = await em.findOne(IdempotencyRecord, {
-      key,
-      createdAt: { $gt: new Date(Date.now() - IDEMPOTENCY_WINDOW_MS) },
-    });
+    const record = await em.findOne(IdempotencyRecord, { key });
     if (!record) return null;
+    if (record.createdAt.getTime() <= Date.now() - IDEMPOTENCY_WINDOW_MS) {
+      // Past its 24 hours the key is free again; the old record would only block the new one.
+      await em.nativeDelete(IdempotencyRecord, { id: record.id });
+      return null;
+    }
     if (record.requestHash !== requestHash) {
       throw new DomainError('IDEMPOTENCY_CONFLICT', 'This idempotency key was already used with a different request');
     }
