@@ -505,7 +505,8 @@ export class BulkInviteService {
     const outcome = this.summarize(results, false);
 
     try {
-      return await this.insertAll(em, { users, memberships, roleLinks, groupLinks, positionLinks, invitations }, tenantId, key, requestHash, outcome, now);
+      const idempotency = key ? { key, requestHash } : null;
+      return await this.insertAll(em, tenantId, { users, memberships, roleLinks, groupLinks, positionLinks, invitations }, idempotency, outcome);
     } catch (error) {
       await reservation.refund();
       throw error;
@@ -514,6 +515,7 @@ export class BulkInviteService {
 
   private async insertAll(
     em: EntityManager,
+    tenantId: string,
     rows: {
       users: EntityRows<User>;
       memberships: EntityRows<Membership>;
@@ -522,11 +524,8 @@ export class BulkInviteService {
       positionLinks: EntityRows<MembershipPosition>;
       invitations: EntityRows<Invitation>;
     },
-    tenantId: string,
-    key: string | null,
-    requestHash: string,
+    idempotency: { key: string; requestHash: string } | null,
     outcome: BulkInviteOutcome,
-    now: Date,
   ): Promise<BulkInviteOutcome> {
     const { users, memberships, roleLinks, groupLinks, positionLinks, invitations } = rows;
     return em.transactional(async (tx) => {
@@ -537,8 +536,8 @@ export class BulkInviteService {
       await insert(MembershipGroup, groupLinks);
       await insert(MembershipPosition, positionLinks);
       await insert(Invitation, invitations);
-      if (key) {
-        await insert(IdempotencyRecord, [{ id: randomUUID(), tenant: tenantId, key, requestHash, outcome, createdAt: now }]);
+      if (idempotency) {
+        await insert(IdempotencyRecord, [{ id: randomUUID(), tenant: tenantId, ...idempotency, outcome, createdAt: new Date() }]);
       }
       if (invitations.some((row) => row.emailStatus === StoredEmailStatus.QUEUED)) await this.emailQueue.enqueueInTransaction(tx);
       return outcome;
