@@ -114,6 +114,18 @@ describe('accepting an invitation', () => {
     assert.equal(await membershipStatus(revoked.invitationId), 'REVOKED');
   });
 
+  it('invites a revoked person again through resendInvitation, with a link that works', async () => {
+    const { invitationId, token: revokedToken } = await inviteAndDeliver('second-chance@example.com');
+    await t.gql('mutation($id: ID!) { revokeInvitation(id: $id) { id } }', { id: invitationId }, a.token);
+    await t.gql('mutation($id: ID!) { resendInvitation(id: $id) { id } }', { id: invitationId }, a.token);
+    await deliver();
+    const token = await tokenFromMailbox(t, 'second-chance@example.com');
+    assert.equal((await page(revokedToken)).statusCode, 410);
+    const res = await t.gql(ACCEPT, { token });
+    assert.equal(res.data.acceptInvitation.invitation.status, 'ACCEPTED');
+    assert.equal(await membershipStatus(invitationId), 'ACTIVE');
+  });
+
   it('accepts through acceptInvitation without a JWT, once', async () => {
     const { invitationId, token } = await inviteAndDeliver('graphql@example.com', { redirectUrl: 'https://app.example.com/in' });
     const res = await t.gql(ACCEPT, { token });

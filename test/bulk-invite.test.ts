@@ -357,8 +357,14 @@ describe('invitations, resendInvitation and revokeInvitation', () => {
     assert.equal(membership.status, 'REVOKED');
     const onlyRevoked = await t.gql(LIST, { status: 'REVOKED' }, a.token);
     assert.deepEqual(onlyRevoked.data.invitations.nodes.map((n: { id: string }) => n.id), [second.id]);
-    const resendRevoked = await t.gql('mutation($id: ID!) { resendInvitation(id: $id) { id } }', { id: second.id }, a.token);
-    assert.equal(resendRevoked.errors?.[0].extensions?.code, 'BAD_USER_INPUT');
+    const again = await t.gql(BULK_INVITE, { input: { users: [{ email: second.email }] } }, a.token);
+    assert.equal(again.data.bulkInviteUsers.results[0].code, 'ALREADY_MEMBER');
+    assert.match(again.data.bulkInviteUsers.results[0].message, /revoked; resend/);
+
+    const reinvited = await t.gql('mutation($id: ID!) { resendInvitation(id: $id) { id status emailStatus } }', { id: second.id }, a.token);
+    assert.deepEqual(reinvited.data.resendInvitation, { id: second.id, status: 'PENDING', emailStatus: 'QUEUED' }, 'resending a revoked invitation invites again');
+    const [back] = await t.sql('select m.status from membership m join invitation i on i.membership_id = m.id where i.id = $1', [second.id]);
+    assert.equal(back.status, 'INVITED');
   });
 
   it("treats another tenant's invitation id exactly like a missing one", async () => {

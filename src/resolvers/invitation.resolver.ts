@@ -64,7 +64,9 @@ export class InvitationResolver {
     return { totalCount: page.totalCount, nodes: page.nodes, pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor } };
   }
 
-  @Mutation(() => Invitation, { description: 'Requires users:invite. New token (the old link stops working) and a new email.' })
+  @Mutation(() => Invitation, {
+    description: 'Requires users:invite. New token (the old link stops working) and a new email; on a revoked invitation, invites the person again.',
+  })
   resendInvitation(@Ctx() { ctx }: GraphQLContext, @Arg('id', () => ID) id: string) {
     return this.invitationService.resend(ctx, id);
   }

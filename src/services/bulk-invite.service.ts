@@ -302,8 +302,13 @@ export class BulkInviteService {
           continue;
         }
       }
-      if (existing && lookups.membershipsByUserId.has(existing.id)) {
-        failWith(index, { code: 'ALREADY_MEMBER', message: 'Already a member of, or invited to, this tenant' });
+      const membership = existing ? lookups.membershipsByUserId.get(existing.id) : undefined;
+      if (membership) {
+        const message =
+          membership.status === MembershipStatus.REVOKED
+            ? 'Their invitation to this tenant was revoked; resend that invitation to invite them again'
+            : 'Already a member of, or invited to, this tenant';
+        failWith(index, { code: 'ALREADY_MEMBER', message });
         continue;
       }
       const roles = invite.roleIds.map((id) => lookups.rolesById.get(id.toLowerCase())!);

@@ -110,12 +110,15 @@ export class InvitationService {
     return invitation;
   }
 
-  /** A new token (the old link stops working), a fresh lifetime, and a new email. */
+  /**
+   * A new token (the old link stops working), a fresh lifetime, and a new email. Resending a revoked invitation
+   * invites the person again.
+   */
   async resend(ctx: RequestContext, id: string): Promise<InvitationView> {
     ctx.requireTenantPermission('users:invite');
     const invitation = await this.findForUpdate(ctx, id);
-    if (invitation.status !== StoredInvitationStatus.PENDING) {
-      throw new DomainError('BAD_USER_INPUT', `An ${invitation.status.toLowerCase()} invitation cannot be resent`);
+    if (invitation.status === StoredInvitationStatus.ACCEPTED) {
+      throw new DomainError('BAD_USER_INPUT', 'An accepted invitation cannot be resent');
     }
     const reservation = await this.emailQuota.reserve(ctx.em, invitation.tenant.id, 1);
     if (reservation.granted === 0) {
@@ -123,6 +126,11 @@ export class InvitationService {
       throw new DomainError('RATE_LIMITED', 'Email cap reached for this tenant; resend later', { retryAfterSeconds: 3600 });
     }
     await ctx.em.transactional(async (tx) => {
+      if (invitation.status === StoredInvitationStatus.REVOKED) {
+        invitation.status = StoredInvitationStatus.PENDING;
+        invitation.revokedAt = null;
+        invitation.membership.status = MembershipStatus.INVITED;
+      }
       Object.assign(invitation, {
         tokenHash: hashToken(newSecretToken()),
         expiresAt: new Date(Date.now() + this.config.invitationTtlDays * 24 * 60 * 60 * 1000),
