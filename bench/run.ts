@@ -144,7 +144,7 @@ async function floorRun(client: Client, catalog: Catalog, n: number): Promise<nu
 }
 
 /** 3. The naive baseline: per user a lookup, an insert and a commit, through MikroORM's unit of work. */
-async function naiveRun(url: string, catalog: Catalog, n: number, orm: Awaited<ReturnType<typeof createOrm>>): Promise<number> {
+async function naiveRun(catalog: Catalog, n: number, orm: Awaited<ReturnType<typeof createOrm>>): Promise<number> {
   const list = people(n, 'naive');
   const started = performance.now();
   for (const person of list) {
@@ -169,7 +169,6 @@ async function naiveRun(url: string, catalog: Catalog, n: number, orm: Awaited<R
       });
     });
   }
-  void url;
   return performance.now() - started;
 }
 
@@ -319,7 +318,7 @@ async function main() {
     // Warm up each path once (JIT, connection pools, caches).
     await serviceRun(base, token, catalog, 50);
     await floorRun(floorClient, catalog, 50);
-    await naiveRun(url, catalog, 10, orm);
+    await naiveRun(catalog, 10, orm);
 
     const rows = [];
     for (const n of SIZES) {
@@ -330,7 +329,7 @@ async function main() {
         // Interleaved, so that drift on a shared machine hits all three alike.
         service.push(await serviceRun(base, token, catalog, n));
         floor.push(await floorRun(floorClient, catalog, n));
-        if (n < 10_000 || run < NAIVE_MAX_RUNS_AT_10K) naive.push(await naiveRun(url, catalog, n, orm));
+        if (n < 10_000 || run < NAIVE_MAX_RUNS_AT_10K) naive.push(await naiveRun(catalog, n, orm));
         process.stderr.write('.');
       }
       const statements = await statementsPerRequest(url, catalog, n);

@@ -24,7 +24,7 @@ async function main() {
   const orm = await createOrm(db.url);
   await migrate(orm, db.url, log);
   const app = await buildApp({ config, orm, log });
-  const worker = config.email.runWorker ? await startEmailWorker({ config, orm, databaseUrl: db.url, log }) : null;
+  const worker = config.email.runWorker ? await startEmailWorker({ config, databaseUrl: db.url, log }) : null;
 
   let stopping = false;
   const shutdown = async (signal: string) => {

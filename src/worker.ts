@@ -11,7 +11,7 @@ async function main() {
   const db = await openDatabase(config, log);
   const orm = await createOrm(db.url);
   await migrate(orm, db.url, log);
-  const worker = await startEmailWorker({ config, orm, databaseUrl: db.url, log });
+  const worker = await startEmailWorker({ config, databaseUrl: db.url, log });
   const stop = async (signal: string) => {
     log.info({ signal }, 'worker stopping');
     await worker.stop();

@@ -164,8 +164,6 @@ describe('fuzzing the three entry points', () => {
     );
     assert.equal(figures.fiveHundreds, 0);
     assert.ok(figures.bodies >= 10_000 || RUNS_PER_ENTRY < 3334, `fuzzed ${figures.bodies} bodies`);
-    const [polluted] = await t.sql(`select count(*)::int as n from users where email ilike '%proto%' or email ilike '%constructor%'`);
     assert.equal(({} as Record<string, unknown>).isAdmin, undefined, 'Object.prototype untouched');
-    void polluted;
   });
 });

@@ -98,7 +98,7 @@ describe('GraphQL protection', () => {
     assert.equal(mailbox.statusCode, 404, 'no dev mailbox in production');
   });
 
-  it('masks unexpected errors as INTERNAL_SERVER_ERROR', async () => {
+  it('answers a malformed cursor as BAD_USER_INPUT, not as an internal error', async () => {
     const res = await t.gql('{ invitations(after: "bm90LWEtY3Vyc29y") { totalCount } }', {}, a.token);
     assert.equal(res.errors?.[0].extensions?.code, 'BAD_USER_INPUT', 'a bad cursor is the caller’s mistake');
   });

@@ -19,10 +19,6 @@ export async function countStatements<T>(
   return { result, statements: stats.statements, timings: stats.timings };
 }
 
-export function currentQueryStats(): QueryStats | undefined {
-  return storage.getStore();
-}
-
 export class QueryCountingLogger extends DefaultLogger {
   constructor(options: LoggerOptions) {
     super(options);

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { MikroORM } from '@mikro-orm/postgresql';
 import { run, type JobHelpers, type Runner } from 'graphile-worker';
 import { Pool, type PoolClient } from 'pg';
 import type { AppConfig } from '../config';
 import type { Logger } from '../logger';
 import { hashToken, newSecretToken } from '../services/tokens';
 import { MAX_BATCH, createEmailSender, type EmailSender, type OutgoingEmail, type SendOutcome } from './email-sender';
-import { SEND_INVITATION_EMAILS } from './email-queue';
+import { SEND_INVITATION_EMAILS, SEND_JOB_KEY } from './email-queue';
 import { graphileLogger } from './graphile-logger';
 import { renderInvitationEmail } from './invitation-email';
 
@@ -160,15 +159,14 @@ export async function drainInvitationEmails(deps: DrainDeps, helpers: Pick<JobHe
     while ((await drainOnce(deps, db)) > 0) {
       // keep going while there is work
     }
+    // The earliest retry, or the earliest lease to run out (least() ignores NULLs).
     const { rows } = await db.query<{ next: Date | null }>(
-      `select min(email_next_attempt_at) as next from invitation where status = 'PENDING' and email_status = 'QUEUED'`,
-    );
-    const { rows: leased } = await db.query<{ next: Date | null }>(
-      `select min(email_claimed_at) + make_interval(secs => $1::float8 / 1000) as next
-         from invitation where status = 'PENDING' and email_status = 'SENDING'`,
+      `select least(min(email_next_attempt_at) filter (where email_status = 'QUEUED'),
+                    min(email_claimed_at) filter (where email_status = 'SENDING') + make_interval(secs => $1::float8 / 1000)) as next
+         from invitation where status = 'PENDING' and email_status in ('QUEUED', 'SENDING')`,
       [deps.config.email.claimLeaseMs],
     );
-    const next = [rows[0]?.next, leased[0]?.next].filter((d): d is Date => !!d).sort((a, b) => +a - +b)[0];
+    const next = rows[0]?.next;
     if (next) {
       await db.query(
         `select graphile_worker.add_job($1, '{}'::json, run_at := $2, job_key := $3, job_key_mode := 'replace')`,
@@ -185,7 +183,6 @@ export interface EmailWorker {
 
 export async function startEmailWorker(options: {
   config: AppConfig;
-  orm?: MikroORM;
   databaseUrl: string;
   log: Logger;
   sender?: EmailSender;
@@ -214,7 +211,7 @@ export async function startEmailWorker(options: {
     crontab: [`* * * * * ${SEND_INVITATION_EMAILS} ?max=1`, `17 3 * * * ${PURGE_IDEMPOTENCY_RECORDS} ?max=1`].join('\n'),
   });
   // Pick up whatever was left queued while no worker ran.
-  await runner.addJob(SEND_INVITATION_EMAILS, {}, { jobKey: 'send-invitation-emails', jobKeyMode: 'replace' });
+  await runner.addJob(SEND_INVITATION_EMAILS, {}, { jobKey: SEND_JOB_KEY, jobKeyMode: 'replace' });
   deps.log.info({ sender: deps.sender.name }, 'email worker started');
   let stopped = false;
   return {

@@ -1,4 +1,4 @@
-import { createUnionType, Field, ID, Int, InterfaceType, ObjectType } from 'type-graphql';
+import { createUnionType, Field, Int, InterfaceType, ObjectType } from 'type-graphql';
 import { InviteErrorCode } from './enums';
 import { Invitation, User } from './invitation.types';
 
