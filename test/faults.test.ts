@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -62,7 +62,6 @@ describe('faults: PostgreSQL restarted during a stream of requests', () => {
 
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'bi-restart-'));
-    chmodSync(dataDir, 0o755);
     db = await startEmbeddedPostgres({ dataDir, name: 'pg', database: 'restart', log });
     const orm = await createOrm(db.url);
     await migrate(orm, db.url, log);

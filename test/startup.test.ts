@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -108,8 +108,6 @@ describe('process lifecycle with the embedded PostgreSQL', () => {
   let dataDir: string;
   before(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'bi-embedded-'));
-    // The embedded server runs as the unprivileged postgres user when we are root: it must reach the folder.
-    chmodSync(dataDir, 0o755);
   });
   after(() => rmSync(dataDir, { recursive: true, force: true }));
 

@@ -1,9 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Client } from 'pg';
 import type { Logger } from '../logger';
 
@@ -94,7 +94,7 @@ async function binaries(): Promise<{ postgres: string; initdb: string }> {
 const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
 
 /** As root, PostgreSQL must run as an unprivileged user: `postgres`, created when missing. */
-function postgresUser(): { uid: number; gid: number } | Record<string, never> {
+function postgresUser(): { uid?: number; gid?: number } {
   if (!isRoot()) return {};
   const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres']).toString().trim());
   try {
@@ -103,6 +103,33 @@ function postgresUser(): { uid: number; gid: number } | Record<string, never> {
     execFileSync('groupadd', ['-f', 'postgres']);
     execFileSync('useradd', ['-g', 'postgres', 'postgres']);
     return { uid: id('-u'), gid: id('-g') };
+  }
+}
+
+/**
+ * As root, the server runs as the `postgres` user, which must be able to cross every folder above the binaries and
+ * the data (a checkout under /root or a `mktemp -d` folder is 0700). Grants it traverse-only access where it is
+ * missing: a POSIX ACL for that user when `setfacl` exists, otherwise the "others" execute bit (enter, not list).
+ */
+function letPostgresReach(paths: string[], user: { uid: number; gid: number }, log: Logger): void {
+  const folders = new Set<string>();
+  for (const path of paths) {
+    for (let folder = resolve(path); ; folder = dirname(folder)) {
+      folders.add(folder);
+      if (dirname(folder) === folder) break;
+    }
+  }
+  for (const folder of folders) {
+    if (!existsSync(folder)) continue;
+    const { mode, uid, gid } = statSync(folder);
+    const bit = uid === user.uid ? 0o100 : gid === user.gid ? 0o010 : 0o001;
+    if (mode & bit) continue;
+    try {
+      execFileSync('setfacl', ['-m', `u:${user.uid}:x`, folder], { stdio: 'ignore' });
+    } catch {
+      chmodSync(folder, (mode & 0o7777) | 0o001);
+    }
+    log.warn({ folder }, 'let the postgres user traverse this folder (the embedded PostgreSQL runs as postgres)');
   }
 }
 
@@ -120,7 +147,7 @@ function run(command: string, args: string[], options: { uid?: number; gid?: num
 async function initialiseCluster(databaseDir: string, password: string): Promise<void> {
   const user = postgresUser();
   mkdirSync(databaseDir, { recursive: true, mode: 0o700 });
-  if ('uid' in user) chownSync(databaseDir, user.uid, user.gid);
+  if (user.uid !== undefined) chownSync(databaseDir, user.uid, user.gid!);
   const passwordFile = join(tmpdir(), `bulk-invite-pg-${randomBytes(6).toString('hex')}`);
   writeFileSync(passwordFile, password + '\n', { mode: 0o644 });
   try {
@@ -174,6 +201,11 @@ export async function startEmbeddedPostgres(options: {
   await stopStalePostmaster(databaseDir, log);
   const password = persistentPassword(dataDir);
   const port = options.port ?? (await freePort());
+  const user = postgresUser();
+  if (user.uid !== undefined) {
+    mkdirSync(dataDir, { recursive: true });
+    letPostgresReach([dirname((await binaries()).postgres), dataDir], { uid: user.uid, gid: user.gid! }, log);
+  }
   if (!existsSync(join(databaseDir, 'PG_VERSION'))) {
     log.info({ databaseDir }, 'initialising embedded PostgreSQL (first run)');
     await initialiseCluster(databaseDir, password);
