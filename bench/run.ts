@@ -9,11 +9,12 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
-import { createOrm, createServices, migrate } from '../src/app';
+import { createServices } from '../src/app';
+import { createOrm, migrate } from '../src/db/orm';
 import { mintToken } from '../src/auth/jwt';
 import { loadConfig } from '../src/config';
 import { createRequestContext } from '../src/context';
-import { startEmbeddedPostgres } from '../src/db/embedded-postgres';
+import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
 import { countStatements } from '../src/db/query-stats';
 import {
   Group,

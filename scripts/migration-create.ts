@@ -3,7 +3,7 @@
  * (after applying the committed migrations). Uses DATABASE_URL, or the embedded PostgreSQL.
  *   npm run migration:create [-- --initial]
  */
-import { createOrm, migrate } from '../src/app';
+import { createOrm, migrate } from '../src/db/orm';
 import { loadConfig } from '../src/config';
 import { openDatabase } from '../src/db/database';
 import { createLogger } from '../src/logger';

@@ -8,28 +8,25 @@ import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastif
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import helmet from '@fastify/helmet';
 import { MaxTokensParserWLexer } from '@escape.tech/graphql-armor-max-tokens';
-import { MikroORM } from '@mikro-orm/postgresql';
+import type { MikroORM } from '@mikro-orm/postgresql';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { GraphQLFormattedError } from 'graphql';
 import { buildSchema } from 'type-graphql';
-import { runMigrations as runWorkerMigrations } from 'graphile-worker';
-import { createOrmOptions } from '../mikro-orm.config';
 import { createTokenVerifier } from './auth/jwt';
 import type { AppConfig } from './config';
 import { createRequestContext, type ContextFactoryDeps } from './context';
 import type { Logger } from './logger';
 import { graphileEmailQueue } from './mail/email-queue';
-import { graphileLogger } from './mail/graphile-logger';
-import { CatalogResolver } from './resolvers/catalog.resolver';
-import type { GraphQLContext } from './resolvers/graphql-context';
-import { InvitationResolver } from './resolvers/invitation.resolver';
+import { CatalogResolver } from './graphql/catalog.resolver';
+import type { GraphQLContext } from './graphql/graphql-context';
+import { InvitationResolver } from './graphql/invitation.resolver';
 import { BulkInviteService } from './services/bulk-invite.service';
 import { DomainError, graphqlCodeOf } from './services/errors';
 import { InvitationService } from './services/invitation.service';
-import { TenantRateLimiter } from './services/rate-limiter';
-import { acceptPageRoutes } from './rest/accept-page.routes';
+import { TenantRateLimiter } from './http/rate-limiter';
+import { acceptPageRoutes } from './pages/accept-page.routes';
 import { aptlydoneRoutes } from './rest/aptlydone.routes';
-import { devMailboxRoutes } from './rest/dev-mailbox.routes';
+import { devMailboxRoutes } from './dev/dev-mailbox.routes';
 import { registerOpenApi } from './rest/openapi';
 import { royaltiRoutes } from './rest/royalti.routes';
 import { isDatabaseUnavailable } from './db/errors';
@@ -46,18 +43,6 @@ export interface App {
   services: Services;
   contextDeps: ContextFactoryDeps;
   close(): Promise<void>;
-}
-
-/** Applies the committed MikroORM migrations and graphile-worker's own schema. Returns what was applied. */
-export async function migrate(orm: MikroORM, databaseUrl: string, log: Logger): Promise<string[]> {
-  const applied = await orm.getMigrator().up();
-  await runWorkerMigrations({ connectionString: databaseUrl, logger: graphileLogger(log) });
-  if (applied.length) log.info({ migrations: applied.map((m) => m.name) }, 'applied migrations');
-  return applied.map((m) => m.name);
-}
-
-export async function createOrm(databaseUrl: string): Promise<MikroORM> {
-  return MikroORM.init(createOrmOptions(databaseUrl));
 }
 
 export function formatGraphQLError(log: Logger) {

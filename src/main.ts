@@ -1,10 +1,11 @@
-import { buildApp, createOrm, migrate } from './app';
+import { buildApp } from './app';
+import { createOrm, migrate } from './db/orm';
 import { PERMISSIONS, mintToken } from './auth/jwt';
 import { ConfigError, loadConfig } from './config';
 import { openDatabase } from './db/database';
 import { createLogger } from './logger';
 import { startEmailWorker } from './mail/email-worker';
-import { ensureDemoTenant } from './services/demo-seed';
+import { ensureDemoTenant } from './dev/demo-seed';
 
 const DEMO_TOKEN_DAYS = 30;
 

@@ -1,5 +1,5 @@
 /** The email worker alone (`npm run worker`), so API and workers scale separately. */
-import { createOrm, migrate } from './app';
+import { createOrm, migrate } from './db/orm';
 import { ConfigError, loadConfig } from './config';
 import { openDatabase } from './db/database';
 import { createLogger } from './logger';

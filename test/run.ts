@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../src/config';
-import { startEmbeddedPostgres } from '../src/db/embedded-postgres';
+import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
 import { createLogger } from '../src/logger';
 import { findChromium } from './helpers/chromium';
 

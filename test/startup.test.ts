@@ -3,11 +3,11 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createOrm, migrate } from '../src/app';
+import { createOrm, migrate } from '../src/db/orm';
 import { Tenant } from '../src/entities';
 import { createLogger } from '../src/logger';
-import { printSchemaFile } from '../src/schema/print-schema';
-import { ensureDemoTenant } from '../src/services/demo-seed';
+import { printSchemaFile } from '../src/graphql/print-schema';
+import { ensureDemoTenant } from '../src/dev/demo-seed';
 import { type TestApp, createScratchDatabase, createTestApp, serverUrl } from './helpers/harness';
 import { ROOT, freePort, spawnEntry } from './helpers/processes';
 

@@ -2,6 +2,7 @@ import { createPublicKey } from 'node:crypto';
 import jwt, { type Algorithm } from 'jsonwebtoken';
 import type { JwtConfig } from '../config';
 import { DomainError } from '../services/errors';
+import { isUuid } from '../services/ids';
 
 export const PERMISSIONS = ['users:invite', 'users:read', 'tenant:admin', 'tenants:create'] as const;
 export type Permission = (typeof PERMISSIONS)[number];
@@ -11,12 +12,6 @@ export interface Viewer {
   /** Absent only on platform tokens that carry nothing but `tenants:create`. */
   tenantId?: string;
   permissions: ReadonlySet<string>;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(value: unknown): value is string {
-  return typeof value === 'string' && UUID.test(value);
 }
 
 function unauthenticated(message: string): DomainError {

@@ -3,7 +3,8 @@
  *   npm run token -- --tenant <id> --permissions users:invite,users:read [--sub alice] [--days 30]
  */
 import { parseArgs } from 'node:util';
-import { PERMISSIONS, isUuid, mintToken } from '../auth/jwt';
+import { PERMISSIONS, mintToken } from '../auth/jwt';
+import { isUuid } from '../services/ids';
 import { ConfigError, loadConfig } from '../config';
 
 function main() {

@@ -1,6 +1,6 @@
 import type { AppConfig } from '../config';
 import type { Logger } from '../logger';
-import { type RunningDatabase, startEmbeddedPostgres } from './embedded-postgres';
+import { type RunningDatabase, startEmbeddedPostgres } from '../dev/embedded-postgres';
 
 export type { RunningDatabase };
 

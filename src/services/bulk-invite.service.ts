@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { UniqueConstraintViolationException, sql, type FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { isUuid } from '../auth/jwt';
+import { isUuid } from './ids';
 import { insertRows } from '../db/bulk-insert';
 import type { AppConfig } from '../config';
 import type { RequestContext } from '../context';
@@ -34,7 +34,7 @@ import {
   validateInvite,
 } from './invite-validation';
 import { isRedirectAllowed } from './redirect-policy';
-import { EmailQuota } from './email-quota';
+import { EmailQuota } from '../db/email-quota';
 import { canonicalHash, placeholderTokenHashes, randomUuids } from './tokens';
 
 export interface BulkInviteCommand {

@@ -1,6 +1,6 @@
 import { type FilterQuery, LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { isUuid } from '../auth/jwt';
+import { isUuid } from './ids';
 import type { AppConfig } from '../config';
 import type { RequestContext } from '../context';
 import {
@@ -15,7 +15,7 @@ import {
 import type { InvitationEmailQueue } from './bulk-invite.service';
 import { DomainError } from './errors';
 import { type InvitationView, effectiveStatus, toInvitationView } from './invitation-view';
-import { EmailQuota } from './email-quota';
+import { EmailQuota } from '../db/email-quota';
 import { hashToken, newSecretToken } from './tokens';
 
 export const MAX_PAGE_SIZE = 500;

@@ -8,7 +8,7 @@ import {
   Position,
   Role,
   Tenant,
-} from '../schema/catalog.types';
+} from './catalog.types';
 import { createCatalogItem, createTenant, listCatalog } from '../services/catalog.service';
 import type { GraphQLContext } from './graphql-context';
 

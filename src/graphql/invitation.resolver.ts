@@ -1,5 +1,5 @@
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
-import { BulkInviteUsersInput } from '../schema/bulk-invite.input';
+import { BulkInviteUsersInput } from './bulk-invite.input';
 import {
   AlreadyMember,
   BulkInviteUsersPayload,
@@ -7,9 +7,9 @@ import {
   InvalidInviteInput,
   UnknownReference,
   UserInvited,
-} from '../schema/bulk-invite.payload';
-import { InvitationStatus } from '../schema/enums';
-import { AcceptInvitationPayload, Invitation, InvitationConnection } from '../schema/invitation.types';
+} from './bulk-invite.payload';
+import { InvitationStatus } from './enums';
+import { AcceptInvitationPayload, Invitation, InvitationConnection } from './invitation.types';
 import type { BulkInviteOutcome, BulkInviteService, InviteResult } from '../services/bulk-invite.service';
 import type { InvitationService } from '../services/invitation.service';
 import type { GraphQLContext } from './graphql-context';

@@ -1,6 +1,6 @@
 import type { RateLimitConfig } from '../config';
-import type { BulkInviteGuard } from './bulk-invite.service';
-import { DomainError } from './errors';
+import type { BulkInviteGuard } from '../services/bulk-invite.service';
+import { DomainError } from '../services/errors';
 
 /**
  * Bulk invite requests per tenant per fixed window, kept in this process's memory. With several API

@@ -1,8 +1,8 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyInstance } from 'fastify';
-import { isUuid } from '../auth/jwt';
+import { isUuid } from '../services/ids';
 import { DevMail } from '../entities';
-import { escapeHtml, sendPage } from './html';
+import { escapeHtml, sendPage } from '../pages/html';
 
 /** Development only: the emails the service would have sent, newest first, each viewable as rendered HTML. */
 export async function devMailboxRoutes(app: FastifyInstance, opts: { orm: MikroORM }) {
