@@ -111,14 +111,14 @@ async function floorRun(client: Client, catalog: Catalog, n: number): Promise<nu
   const tenant = Array(n).fill(catalog.tenantId);
   await client.query('begin');
   await client.query(
-    `insert into users (id, email, email_normalized, first_name, last_name, created_at)
-     select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])`,
-    [userIds, list.map((p) => p.email), list.map((p) => p.email), list.map((p) => p.firstName), list.map((p) => p.lastName), Array(n).fill(now)],
+    `insert into users (id, email, email_normalized, created_at)
+     select * from unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[])`,
+    [userIds, list.map((p) => p.email), list.map((p) => p.email), Array(n).fill(now)],
   );
   await client.query(
-    `insert into membership (id, tenant_id, user_id, status, created_at)
-     select id, t, u, 'INVITED', c from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[]) as x(id, t, u, c)`,
-    [membershipIds, tenant, userIds, Array(n).fill(now)],
+    `insert into membership (id, tenant_id, user_id, status, first_name, last_name, created_at)
+     select id, t, u, 'INVITED', f, l, c from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[]) as x(id, t, u, f, l, c)`,
+    [membershipIds, tenant, userIds, list.map((p) => p.firstName), list.map((p) => p.lastName), Array(n).fill(now)],
   );
   await client.query(
     `insert into membership_role (tenant_id, membership_id, role_id) select * from unnest($1::uuid[], $2::uuid[], $3::uuid[])`,
@@ -154,8 +154,8 @@ async function naiveRun(catalog: Catalog, n: number, orm: Awaited<ReturnType<typ
     await em.transactional(async (tx) => {
       const existing = await tx.findOne(User, { emailNormalized: person.email.toLowerCase() });
       const tenant = tx.getReference(Tenant, catalog.tenantId);
-      const user = existing ?? tx.create(User, { email: person.email, emailNormalized: person.email.toLowerCase(), firstName: person.firstName, lastName: person.lastName });
-      const membership = tx.create(Membership, { tenant, user });
+      const user = existing ?? tx.create(User, { email: person.email, emailNormalized: person.email.toLowerCase() });
+      const membership = tx.create(Membership, { tenant, user, firstName: person.firstName, lastName: person.lastName });
       tx.create(MembershipRole, { tenant, membership, role: tx.getReference(Role, catalog.roleId) });
       tx.create(MembershipGroup, { tenant, membership, group: tx.getReference(Group, catalog.groupId), isPrimaryOrg: true });
       tx.create(MembershipPosition, { tenant, membership, position: tx.getReference(Position, catalog.positionId) });

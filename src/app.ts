@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { unwrapResolverError } from '@apollo/server/errors';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
@@ -10,18 +9,16 @@ import helmet from '@fastify/helmet';
 import { MaxTokensParserWLexer } from '@escape.tech/graphql-armor-max-tokens';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { GraphQLFormattedError } from 'graphql';
-import { buildSchema } from 'type-graphql';
 import { createTokenVerifier } from './auth/jwt';
 import type { AppConfig } from './config';
-import { createRequestContext, type ContextFactoryDeps } from './context';
+import type { ContextFactoryDeps } from './context';
 import type { Logger } from './logger';
 import { graphileEmailQueue } from './mail/email-queue';
-import { CatalogResolver } from './graphql/catalog.resolver';
-import type { GraphQLContext } from './graphql/graphql-context';
-import { InvitationResolver } from './graphql/invitation.resolver';
-import { BulkInviteService } from './services/bulk-invite.service';
-import { DomainError, graphqlCodeOf } from './services/errors';
+import { formatGraphQLError } from './graphql/format-error';
+import { buildGraphQLSchema } from './graphql/schema';
+import { useRequestContext } from './http/request-context';
+import { BulkInviteService } from './services/bulk-invite';
+import type { RequestContext } from './context';
 import { InvitationService } from './services/invitation.service';
 import { TenantRateLimiter } from './http/rate-limiter';
 import { acceptPageRoutes } from './pages/accept-page.routes';
@@ -29,7 +26,6 @@ import { aptlydoneRoutes } from './rest/aptlydone.routes';
 import { devMailboxRoutes } from './dev/dev-mailbox.routes';
 import { registerOpenApi } from './rest/openapi';
 import { royaltiRoutes } from './rest/royalti.routes';
-import { isDatabaseUnavailable } from './db/errors';
 
 export interface Services {
   bulkInvites: BulkInviteService;
@@ -45,32 +41,11 @@ export interface App {
   close(): Promise<void>;
 }
 
-export function formatGraphQLError(log: Logger) {
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
-    if (original instanceof DomainError) {
-      const extensions: Record<string, unknown> = { code: graphqlCodeOf[original.kind] };
-      if (original.details.retryAfterSeconds !== undefined) extensions.retryAfterSeconds = original.details.retryAfterSeconds;
-      return { message: original.message, path: formatted.path, locations: formatted.locations, extensions };
-    }
-    const code = formatted.extensions?.code;
-    if (typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR') {
-      return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code } };
-    }
-    if (isDatabaseUnavailable(original)) {
-      log.error({ err: original }, 'database unavailable');
-      return { message: 'Service temporarily unavailable', path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
-    }
-    log.error({ err: original }, 'unexpected error in a GraphQL operation');
-    return { message: 'Internal server error', path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
-  };
-}
-
 const MAX_DOCUMENT_TOKENS = 5000;
 const REFUSED_DOCUMENT_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT']);
 
 /** A document refused before execution is the client's fault: 400, whichever stage (armor's token limit runs while parsing) refused it. */
-const refusedDocumentStatus: ApolloServerPlugin<GraphQLContext> = {
+const refusedDocumentStatus: ApolloServerPlugin<RequestContext> = {
   async requestDidStart() {
     return {
       async willSendResponse({ response, errors }) {
@@ -81,18 +56,6 @@ const refusedDocumentStatus: ApolloServerPlugin<GraphQLContext> = {
     };
   },
 };
-
-export async function buildGraphQLSchema(services: Services) {
-  const instances = new Map<unknown, unknown>([
-    [InvitationResolver, new InvitationResolver(services.bulkInvites, services.invitations)],
-    [CatalogResolver, new CatalogResolver()],
-  ]);
-  return buildSchema({
-    resolvers: [CatalogResolver, InvitationResolver],
-    container: { get: (someClass) => instances.get(someClass) },
-    validate: false,
-  });
-}
 
 export function createServices(config: AppConfig): Services {
   return {
@@ -116,8 +79,11 @@ export async function buildApp(options: { config: AppConfig; orm: MikroORM; log:
     },
   });
 
+  // One request context per request, for GraphQL, the REST shims and the pages alike.
+  useRequestContext(server, contextDeps);
+
   const schema = await buildGraphQLSchema(services);
-  const plugins: ApolloServerPlugin<GraphQLContext>[] = [
+  const plugins: ApolloServerPlugin<RequestContext>[] = [
     fastifyApolloDrainPlugin(server),
     config.isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false }),
     refusedDocumentStatus,
@@ -134,9 +100,9 @@ export async function buildApp(options: { config: AppConfig; orm: MikroORM; log:
     maxTokens: { enabled: false },
     blockFieldSuggestion: { enabled: config.isProduction },
   }).protect();
-  const apollo = new ApolloServer<GraphQLContext>({
+  const apollo = new ApolloServer<RequestContext>({
     schema,
-    plugins: [...(armor.plugins as ApolloServerPlugin<GraphQLContext>[]), ...plugins],
+    plugins: [...(armor.plugins as ApolloServerPlugin<RequestContext>[]), ...plugins],
     validationRules: armor.validationRules,
     allowBatchedHttpRequests: false,
     introspection: !config.isProduction,
@@ -183,16 +149,14 @@ export async function buildApp(options: { config: AppConfig; orm: MikroORM; log:
       }
     });
     await graphql.register(fastifyApollo(apollo), {
-      context: async (request) => ({
-        ctx: createRequestContext(contextDeps, { authorization: request.headers.authorization, requestId: String(request.id) }),
-      }),
+      context: async (request) => request.ctx,
     });
   });
 
   await registerOpenApi(server, config.publicUrl);
-  await server.register(aptlydoneRoutes, { deps: contextDeps, bulkInvites: services.bulkInvites });
-  await server.register(royaltiRoutes, { deps: contextDeps, bulkInvites: services.bulkInvites });
-  await server.register(acceptPageRoutes, { config, orm, invitations: services.invitations });
+  await server.register(aptlydoneRoutes, { bulkInvites: services.bulkInvites });
+  await server.register(royaltiRoutes, { bulkInvites: services.bulkInvites });
+  await server.register(acceptPageRoutes, { config, invitations: services.invitations });
   if (!config.isProduction) await server.register(devMailboxRoutes, { orm });
 
   let closed = false;

@@ -80,20 +80,20 @@ describe('bulkInviteUsers', () => {
     const payload = res.data.bulkInviteUsers;
     const expected: Array<[string, string | null]> = [
       ['UserInvited', null],
-      ['InvalidInviteInput', 'INVALID_EMAIL'],
-      ['InvalidInviteInput', 'INVALID_INPUT'],
-      ['InvalidInviteInput', 'INVALID_PHONE'],
-      ['InvalidInviteInput', 'INVALID_COUNTRY'],
-      ['InvalidInviteInput', 'INVALID_IPI'],
-      ['DuplicateInBatch', 'DUPLICATE_IN_BATCH'],
-      ['UnknownReference', 'UNKNOWN_USER'],
-      ['UnknownReference', 'UNKNOWN_ROLE'],
-      ['UnknownReference', 'UNKNOWN_GROUP'],
-      ['UnknownReference', 'UNKNOWN_POSITION'],
-      ['UnknownReference', 'UNKNOWN_MANAGER'],
-      ['AlreadyMember', 'ALREADY_MEMBER'],
+      ['InvalidInputError', 'INVALID_EMAIL'],
+      ['InvalidInputError', 'INVALID_INPUT'],
+      ['InvalidInputError', 'INVALID_PHONE'],
+      ['InvalidInputError', 'INVALID_COUNTRY'],
+      ['InvalidInputError', 'INVALID_IPI'],
+      ['DuplicateInBatchError', 'DUPLICATE_IN_BATCH'],
+      ['UnknownReferenceError', 'UNKNOWN_USER'],
+      ['UnknownReferenceError', 'UNKNOWN_ROLE'],
+      ['UnknownReferenceError', 'UNKNOWN_GROUP'],
+      ['UnknownReferenceError', 'UNKNOWN_POSITION'],
+      ['UnknownReferenceError', 'UNKNOWN_MANAGER'],
+      ['AlreadyMemberError', 'ALREADY_MEMBER'],
       ['UserInvited', null],
-      ['InvalidInviteInput', 'INVALID_EMAIL'],
+      ['InvalidInputError', 'INVALID_EMAIL'],
       ['UserInvited', null],
     ];
     assert.deepEqual(
@@ -357,14 +357,32 @@ describe('invitations, resendInvitation and revokeInvitation', () => {
     assert.equal(membership.status, 'REVOKED');
     const onlyRevoked = await t.gql(LIST, { status: 'REVOKED' }, a.token);
     assert.deepEqual(onlyRevoked.data.invitations.nodes.map((n: { id: string }) => n.id), [second.id]);
-    const again = await t.gql(BULK_INVITE, { input: { users: [{ email: second.email }] } }, a.token);
-    assert.equal(again.data.bulkInviteUsers.results[0].code, 'ALREADY_MEMBER');
-    assert.match(again.data.bulkInviteUsers.results[0].message, /revoked; resend/);
-
-    const reinvited = await t.gql('mutation($id: ID!) { resendInvitation(id: $id) { id status emailStatus } }', { id: second.id }, a.token);
-    assert.deepEqual(reinvited.data.resendInvitation, { id: second.id, status: 'PENDING', emailStatus: 'QUEUED' }, 'resending a revoked invitation invites again');
+    const reinvitedOne = await t.gql('mutation($id: ID!) { resendInvitation(id: $id) { id status emailStatus } }', { id: second.id }, a.token);
+    assert.deepEqual(reinvitedOne.data.resendInvitation, { id: second.id, status: 'PENDING', emailStatus: 'QUEUED' }, 'resending a revoked invitation invites again');
     const [back] = await t.sql('select m.status from membership m join invitation i on i.membership_id = m.id where i.id = $1', [second.id]);
     assert.equal(back.status, 'INVITED');
+
+    // Revoked again, the person can be invited again by bulk invite: a new invitation on the same membership.
+    await t.gql('mutation($id: ID!) { revokeInvitation(id: $id) { id } }', { id: second.id }, a.token);
+    const again = await t.gql(BULK_INVITE, { input: { users: [{ email: second.email.toUpperCase(), firstName: 'Again' }] } }, a.token);
+    assert.equal(again.errors, undefined, JSON.stringify(again.errors));
+    const [result] = again.data.bulkInviteUsers.results;
+    assert.equal(result.__typename, 'UserInvited');
+    assert.equal(result.existingUser, true);
+    assert.notEqual(result.invitation.id, second.id, 'a new invitation');
+    const rows = await t.sql(
+      `select i.id, i.status, m.status as member, m.first_name from invitation i join membership m on m.id = i.membership_id
+       where m.id = (select membership_id from invitation where id = $1) order by i.created_at`,
+      [second.id],
+    );
+    assert.deepEqual(rows.map((r) => [r.id, r.status, r.member, r.first_name]), [
+      [second.id, 'REVOKED', 'INVITED', 'Again'],
+      [result.invitation.id, 'PENDING', 'INVITED', 'Again'],
+    ]);
+    const stale = await t.gql('mutation($id: ID!) { resendInvitation(id: $id) { id } }', { id: second.id }, a.token);
+    assert.equal(stale.errors?.[0].extensions?.code, 'BAD_USER_INPUT', 'the old invitation is superseded');
+    const twice = await t.gql(BULK_INVITE, { input: { users: [{ email: second.email }] } }, a.token);
+    assert.equal(twice.data.bulkInviteUsers.results[0].code, 'ALREADY_MEMBER');
   });
 
   it("treats another tenant's invitation id exactly like a missing one", async () => {

@@ -14,3 +14,12 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     )
   );
 }
+
+/**
+ * A write that lost a race with a concurrent transaction: a unique violation (the same person committed first),
+ * a deadlock, or a serialization failure. Deciding again from fresh reads resolves it.
+ */
+export function isRetryableWriteConflict(error: unknown): boolean {
+  const code = (error as { code?: string })?.code;
+  return code === '23505' || code === '40P01' || code === '40001';
+}

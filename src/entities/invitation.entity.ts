@@ -8,12 +8,16 @@ import { TenantScoped } from './tenant-scoped';
 @Entity({ tableName: 'invitation' })
 @Index({ name: 'invitation_tenant_created_idx', properties: ['tenant', 'createdAt', 'id'] })
 @Index({ name: 'invitation_email_queue_idx', properties: ['emailStatus', 'emailNextAttemptAt'] })
+@Index({
+  name: 'invitation_one_pending_per_membership',
+  expression: `create unique index "invitation_one_pending_per_membership" on "invitation" ("membership_id") where "status" = 'PENDING'`,
+})
 export class Invitation extends TenantScoped {
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
-  /** One invitation per membership; resending rotates its token. */
-  @ManyToOne(() => Membership, { unique: 'invitation_membership_unique', deleteRule: 'cascade' })
+  /** A membership has at most one PENDING invitation; a person invited again after leaving gets a new one. */
+  @ManyToOne(() => Membership, { deleteRule: 'cascade' })
   membership!: Membership;
 
   /** The address the invitation goes to. */

@@ -19,6 +19,13 @@ export class Membership extends TenantScoped {
   @Enum({ items: () => MembershipStatus, type: 'text' })
   status: Opt<MembershipStatus> = MembershipStatus.INVITED;
 
+  /** Names belong to the person's membership: each tenant sees only what it (or its callers) supplied. */
+  @Property({ type: 'text', nullable: true })
+  firstName?: string | null;
+
+  @Property({ type: 'text', nullable: true })
+  lastName?: string | null;
+
   @Property({ type: 'text', nullable: true })
   nickName?: string | null;
 

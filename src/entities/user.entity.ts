@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Entity, PrimaryKey, Property } from '@mikro-orm/core';
 import type { Opt } from '@mikro-orm/core';
 
-/** A person on the platform, shared by every tenant they belong to. */
+/** A person on the platform, shared by every tenant they belong to. Names live on the membership (per tenant). */
 @Entity({ tableName: 'users' })
 export class User {
   @PrimaryKey({ type: 'uuid' })
@@ -15,12 +15,6 @@ export class User {
   /** Lower-cased email: the platform-wide identity, unique. */
   @Property({ type: 'text', unique: 'users_email_normalized_unique' })
   emailNormalized!: string;
-
-  @Property({ type: 'text', nullable: true })
-  firstName?: string | null;
-
-  @Property({ type: 'text', nullable: true })
-  lastName?: string | null;
 
   @Property({ type: 'datetime' })
   createdAt: Opt<Date> = new Date();

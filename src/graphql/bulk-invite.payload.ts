@@ -1,6 +1,6 @@
 import { createUnionType, Field, Int, InterfaceType, ObjectType } from 'type-graphql';
 import { InviteErrorCode } from './enums';
-import { Invitation, User } from './invitation.types';
+import { InvitationType, UserType } from './invitation.types';
 
 type Code = keyof typeof InviteErrorCode;
 
@@ -9,9 +9,9 @@ export class UserInvited {
   @Field(() => Int) index!: number;
   @Field(() => String, { nullable: true, description: 'Always set on UserInvited.' }) email!: string;
   @Field(() => Boolean) existingUser!: boolean;
-  @Field(() => User, { nullable: true, description: 'Null in a dry run for a person not yet on the platform.' })
-  user!: User | null;
-  @Field(() => Invitation, { nullable: true, description: 'Null in a dry run.' }) invitation!: Invitation | null;
+  @Field(() => UserType, { nullable: true, description: 'Null in a dry run for a person not yet on the platform.' })
+  user!: UserType | null;
+  @Field(() => InvitationType, { nullable: true, description: 'Null in a dry run.' }) invitation!: InvitationType | null;
 }
 
 @InterfaceType({ description: 'Every failure of one person implements this.' })
@@ -23,28 +23,28 @@ export abstract class InviteError {
 }
 
 @ObjectType({ implements: InviteError, description: 'INVALID_EMAIL, INVALID_INPUT, INVALID_PHONE, INVALID_COUNTRY or INVALID_IPI.' })
-export class InvalidInviteInput extends InviteError {
+export class InvalidInputError extends InviteError {
   @Field(() => String, { nullable: true, description: 'The input field at fault.' }) field!: string | null;
 }
 
 @ObjectType({ implements: InviteError, description: 'DUPLICATE_IN_BATCH: the same person earlier in this request; the first one wins.' })
-export class DuplicateInBatch extends InviteError {
+export class DuplicateInBatchError extends InviteError {
   @Field(() => Int) firstIndex!: number;
 }
 
 @ObjectType({ implements: InviteError, description: 'UNKNOWN_USER, UNKNOWN_ROLE, UNKNOWN_GROUP, UNKNOWN_POSITION or UNKNOWN_MANAGER.' })
-export class UnknownReference extends InviteError {
+export class UnknownReferenceError extends InviteError {
   @Field(() => String, { nullable: true }) field!: string | null;
   @Field(() => [String], { description: 'The ids (or role name) not found in this tenant.' }) unknown!: string[];
 }
 
 @ObjectType({ implements: InviteError, description: 'ALREADY_MEMBER: already a member of, or invited to, this tenant.' })
-export class AlreadyMember extends InviteError {}
+export class AlreadyMemberError extends InviteError {}
 
 export const BulkInviteResult = createUnionType({
   name: 'BulkInviteResult',
   description: 'results[i] answers users[i].',
-  types: () => [UserInvited, InvalidInviteInput, DuplicateInBatch, UnknownReference, AlreadyMember] as const,
+  types: () => [UserInvited, InvalidInputError, DuplicateInBatchError, UnknownReferenceError, AlreadyMemberError] as const,
 });
 
 @ObjectType()

@@ -4,49 +4,49 @@ import {
   CreatePositionInput,
   CreateRoleInput,
   CreateTenantInput,
-  Group,
-  Position,
-  Role,
-  Tenant,
+  GroupType,
+  PositionType,
+  RoleType,
+  TenantType,
 } from './catalog.types';
 import { createCatalogItem, createTenant, listCatalog } from '../services/catalog.service';
-import type { GraphQLContext } from './graphql-context';
+import type { RequestContext } from '../context';
 
 @Resolver()
 export class CatalogResolver {
-  @Mutation(() => Tenant, { description: 'Requires tenants:create.' })
-  createTenant(@Ctx() { ctx }: GraphQLContext, @Arg('input', () => CreateTenantInput) input: CreateTenantInput) {
+  @Mutation(() => TenantType, { description: 'Requires tenants:create.' })
+  createTenant(@Ctx() ctx: RequestContext, @Arg('input', () => CreateTenantInput) input: CreateTenantInput) {
     return createTenant(ctx, input);
   }
 
-  @Mutation(() => Role, { description: 'Requires tenant:admin.' })
-  createRole(@Ctx() { ctx }: GraphQLContext, @Arg('input', () => CreateRoleInput) input: CreateRoleInput) {
+  @Mutation(() => RoleType, { description: 'Requires tenant:admin.' })
+  createRole(@Ctx() ctx: RequestContext, @Arg('input', () => CreateRoleInput) input: CreateRoleInput) {
     return createCatalogItem(ctx, 'role', input.name);
   }
 
-  @Mutation(() => Group, { description: 'Requires tenant:admin.' })
-  createGroup(@Ctx() { ctx }: GraphQLContext, @Arg('input', () => CreateGroupInput) input: CreateGroupInput) {
+  @Mutation(() => GroupType, { description: 'Requires tenant:admin.' })
+  createGroup(@Ctx() ctx: RequestContext, @Arg('input', () => CreateGroupInput) input: CreateGroupInput) {
     return createCatalogItem(ctx, 'group', input.name);
   }
 
-  @Mutation(() => Position, { description: 'Requires tenant:admin.' })
-  async createPosition(@Ctx() { ctx }: GraphQLContext, @Arg('input', () => CreatePositionInput) input: CreatePositionInput) {
+  @Mutation(() => PositionType, { description: 'Requires tenant:admin.' })
+  async createPosition(@Ctx() ctx: RequestContext, @Arg('input', () => CreatePositionInput) input: CreatePositionInput) {
     const { id, name } = await createCatalogItem(ctx, 'position', input.title);
     return { id, title: name };
   }
 
-  @Query(() => [Role], { description: "The token's tenant's roles. Requires users:read or tenant:admin." })
-  roles(@Ctx() { ctx }: GraphQLContext) {
+  @Query(() => [RoleType], { description: "The token's tenant's roles. Requires users:read or tenant:admin." })
+  roles(@Ctx() ctx: RequestContext) {
     return listCatalog(ctx, 'role');
   }
 
-  @Query(() => [Group], { description: "The token's tenant's groups. Requires users:read or tenant:admin." })
-  groups(@Ctx() { ctx }: GraphQLContext) {
+  @Query(() => [GroupType], { description: "The token's tenant's groups. Requires users:read or tenant:admin." })
+  groups(@Ctx() ctx: RequestContext) {
     return listCatalog(ctx, 'group');
   }
 
-  @Query(() => [Position], { description: "The token's tenant's positions. Requires users:read or tenant:admin." })
-  async positions(@Ctx() { ctx }: GraphQLContext) {
+  @Query(() => [PositionType], { description: "The token's tenant's positions. Requires users:read or tenant:admin." })
+  async positions(@Ctx() ctx: RequestContext) {
     return (await listCatalog(ctx, 'position')).map(({ id, name }) => ({ id, title: name }));
   }
 }

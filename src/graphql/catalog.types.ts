@@ -1,25 +1,25 @@
 import { Field, ID, InputType, ObjectType } from 'type-graphql';
 
-@ObjectType()
-export class Tenant {
+@ObjectType('Tenant')
+export class TenantType {
   @Field(() => ID) id!: string;
   @Field(() => String) name!: string;
 }
 
-@ObjectType()
-export class Role {
+@ObjectType('Role')
+export class RoleType {
   @Field(() => ID) id!: string;
   @Field(() => String) name!: string;
 }
 
-@ObjectType()
-export class Group {
+@ObjectType('Group')
+export class GroupType {
   @Field(() => ID) id!: string;
   @Field(() => String) name!: string;
 }
 
-@ObjectType()
-export class Position {
+@ObjectType('Position')
+export class PositionType {
   @Field(() => ID) id!: string;
   @Field(() => String) title!: string;
 }

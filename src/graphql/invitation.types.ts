@@ -2,16 +2,16 @@ import { DateTimeResolver } from 'graphql-scalars';
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { EmailStatus, InvitationStatus } from './enums';
 
-@ObjectType()
-export class User {
+@ObjectType('User')
+export class UserType {
   @Field(() => ID) id!: string;
   @Field(() => String) email!: string;
   @Field(() => String, { nullable: true }) firstName!: string | null;
   @Field(() => String, { nullable: true }) lastName!: string | null;
 }
 
-@ObjectType()
-export class Invitation {
+@ObjectType('Invitation')
+export class InvitationType {
   @Field(() => ID) id!: string;
   @Field(() => String) email!: string;
   @Field(() => InvitationStatus) status!: InvitationStatus;
@@ -32,12 +32,12 @@ export class PageInfo {
 @ObjectType()
 export class InvitationConnection {
   @Field(() => Int) totalCount!: number;
-  @Field(() => [Invitation]) nodes!: Invitation[];
+  @Field(() => [InvitationType]) nodes!: InvitationType[];
   @Field(() => PageInfo) pageInfo!: PageInfo;
 }
 
 @ObjectType()
 export class AcceptInvitationPayload {
-  @Field(() => Invitation) invitation!: Invitation;
+  @Field(() => InvitationType) invitation!: InvitationType;
   @Field(() => String, { nullable: true }) redirectUrl!: string | null;
 }

@@ -1,5 +1,5 @@
 import type { RateLimitConfig } from '../config';
-import type { BulkInviteGuard } from '../services/bulk-invite.service';
+import type { BulkInviteGuard } from '../services/ports';
 import { DomainError } from '../services/errors';
 
 /**

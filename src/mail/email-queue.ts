@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { InvitationEmailQueue } from '../services/bulk-invite.service';
+import type { InvitationEmailQueue } from '../services/ports';
 
 export const SEND_INVITATION_EMAILS = 'send_invitation_emails';
 export const SEND_JOB_KEY = 'send-invitation-emails';

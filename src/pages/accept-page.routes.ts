@@ -5,7 +5,6 @@ import type { AppConfig } from '../config';
 import { DomainError } from '../services/errors';
 import type { InvitationService } from '../services/invitation.service';
 import { isRedirectAllowed } from '../services/redirect-policy';
-import type { MikroORM } from '@mikro-orm/postgresql';
 import { escapeHtml, sendPage } from './html';
 
 const CSRF_COOKIE = 'invite_csrf';
@@ -33,7 +32,7 @@ function gonePage(message: string) {
 /** GET shows the invitation; POST (a form, works without JavaScript) accepts it. */
 export async function acceptPageRoutes(
   app: FastifyInstance,
-  opts: { config: AppConfig; orm: MikroORM; invitations: InvitationService },
+  opts: { config: AppConfig; invitations: InvitationService },
 ) {
   await app.register(formbody, { bodyLimit: 4096 });
   const secureCookie = opts.config.publicUrl.startsWith('https:') ? '; Secure' : '';
@@ -41,7 +40,7 @@ export async function acceptPageRoutes(
   app.get<{ Querystring: { token?: string } }>('/invitations/accept', async (request, reply) => {
     const token = typeof request.query.token === 'string' ? request.query.token : '';
     try {
-      const view = await opts.invitations.inspectToken(opts.orm.em.fork(), token);
+      const view = await opts.invitations.inspectToken(request.ctx, token);
       const csrf = randomBytes(24).toString('base64url');
       reply.header('set-cookie', `${CSRF_COOKIE}=${csrf}; Path=/invitations; HttpOnly; SameSite=Strict; Max-Age=3600${secureCookie}`);
       const note = view.message ? `<blockquote>${escapeHtml(view.message)}</blockquote>` : '';
@@ -72,7 +71,7 @@ ${note}
       return sendPage(reply, 403, 'Request refused', '<h1>Request refused</h1><p>Open the link from your invitation email again and press the button there.</p>');
     }
     try {
-      const outcome = await opts.invitations.accept(opts.orm.em.fork(), String(body.token ?? ''));
+      const outcome = await opts.invitations.accept(request.ctx, String(body.token ?? ''));
       reply.header('set-cookie', `${CSRF_COOKIE}=; Path=/invitations; HttpOnly; SameSite=Strict; Max-Age=0${secureCookie}`);
       // Re-checked now: an allow-list tightened since the invite never lets the page redirect elsewhere.
       if (outcome.redirectUrl && isRedirectAllowed(outcome.redirectUrl, opts.config)) {

@@ -1,9 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import type { ContextFactoryDeps } from '../context';
-import type { BulkInviteOutcome, BulkInviteService } from '../services/bulk-invite.service';
-import type { InviteUserCommand } from '../services/invite-validation';
+import type { BulkInviteOutcome, BulkInviteService, InviteUserCommand } from '../services/bulk-invite';
 import { FAILURE_REASON } from './failure-reasons';
-import { contextFor, errorResponses, idempotencyKeyHeaderSchema, idempotencyKeyOf, useErrorEnvelope } from './rest-support';
+import { errorResponses, idempotencyKeyHeaderSchema, idempotencyKeyOf, useErrorEnvelope } from './rest-support';
 
 const nullableString = { type: ['string', 'null'] } as const;
 const idList = { type: ['array', 'null'], items: { type: 'string' } } as const;
@@ -161,7 +159,7 @@ export function toAptlydoneResponse(outcome: BulkInviteOutcome) {
           : {
               email: result.email ?? '',
               success: false,
-              message: result.code === 'INVALID_INPUT' ? result.message : FAILURE_REASON[result.code],
+              message: result.failure.code === 'INVALID_INPUT' ? result.failure.message : FAILURE_REASON[result.failure.code],
             },
       ),
     },
@@ -169,7 +167,7 @@ export function toAptlydoneResponse(outcome: BulkInviteOutcome) {
 }
 
 /** POST /auth/v1/user/bulk-invite, as the aptlydone API speaks it. Always sends invitation emails. */
-export async function aptlydoneRoutes(app: FastifyInstance, opts: { deps: ContextFactoryDeps; bulkInvites: BulkInviteService }) {
+export async function aptlydoneRoutes(app: FastifyInstance, opts: { bulkInvites: BulkInviteService }) {
   useErrorEnvelope(app, (status, message) => ({ statusCode: status, timestamp: new Date().toISOString(), message }));
 
   app.post<{ Body: AptlydoneBody }>(
@@ -186,8 +184,7 @@ export async function aptlydoneRoutes(app: FastifyInstance, opts: { deps: Contex
       },
     },
     async (request) => {
-      const ctx = contextFor(opts.deps, request);
-      const outcome = await opts.bulkInvites.bulkInviteUsers(ctx, {
+      const outcome = await opts.bulkInvites.bulkInviteUsers(request.ctx, {
         tenantId: request.body.tenantId,
         users: request.body.users.map(toCommand),
         sendEmail: true,

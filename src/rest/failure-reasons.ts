@@ -1,6 +1,6 @@
-import type { InviteErrorCode } from '../services/invite-validation';
+import type { InviteErrorCode } from '../services/bulk-invite';
 
-/** Short human sentences for REST clients, one per failure code. */
+/** Short human sentences for REST clients, one per failure code (a Record: a new code without one does not compile). */
 export const FAILURE_REASON: Record<InviteErrorCode, string> = {
   INVALID_EMAIL: 'Invalid email format',
   INVALID_INPUT: 'Invalid user data',

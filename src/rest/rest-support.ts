@@ -1,40 +1,9 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { createRequestContext, type ContextFactoryDeps, type RequestContext } from '../context';
-import type { Logger } from '../logger';
-import { DomainError, httpStatusOf } from '../services/errors';
-import { isDatabaseUnavailable } from '../db/errors';
-
-export function contextFor(deps: ContextFactoryDeps, request: FastifyRequest): RequestContext {
-  return createRequestContext(deps, { authorization: request.headers.authorization, requestId: String(request.id) });
-}
+import type { FastifyRequest } from 'fastify';
+export { useErrorEnvelope } from './error-envelope';
 
 export function idempotencyKeyOf(request: FastifyRequest): string | undefined {
   const value = request.headers['idempotency-key'];
   return typeof value === 'string' ? value : undefined;
-}
-
-/** The status and reason a whole-request failure maps to, whatever the product's envelope. */
-export function classifyRestError(error: unknown, log: Logger): { status: number; message: string; retryAfter?: number } {
-  if (error instanceof DomainError) {
-    return { status: httpStatusOf[error.kind], message: error.message, retryAfter: error.details.retryAfterSeconds };
-  }
-  const fastifyError = error as FastifyError;
-  if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, message: 'Request body too large' };
-  if (fastifyError.validation) return { status: 400, message: `Invalid request body: ${fastifyError.message}` };
-  if (fastifyError.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
-    return { status: 400, message: fastifyError.message || 'Malformed request' };
-  }
-  if (isDatabaseUnavailable(error)) {
-    log.error({ err: error }, 'database unavailable');
-    return { status: 503, message: 'Service temporarily unavailable' };
-  }
-  log.error({ err: error }, 'unexpected error in a REST request');
-  return { status: 500, message: 'Internal server error' };
-}
-
-export function sendError(reply: FastifyReply, status: number, body: unknown, retryAfter?: number) {
-  if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
-  return reply.code(status).type('application/json').send(body);
 }
 
 /** "First Last" as the products print a person. */
@@ -56,12 +25,4 @@ export function errorResponses(envelope: object): Record<number, object> {
   return Object.fromEntries(
     [400, 401, 403, 409, 413, 429, 500, 503].map((status) => [status, { description: 'Whole-request error', ...envelope }]),
   );
-}
-
-/** Maps every whole-request failure of the routes registered on `app` to the product's error envelope. */
-export function useErrorEnvelope(app: FastifyInstance, envelope: (status: number, message: string) => object) {
-  app.setErrorHandler((error, request, reply) => {
-    const { status, message, retryAfter } = classifyRestError(error, request.log as unknown as Logger);
-    return sendError(reply, status, envelope(status, message), retryAfter);
-  });
 }

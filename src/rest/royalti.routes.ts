@@ -1,9 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import type { ContextFactoryDeps } from '../context';
-import type { BulkInviteOutcome, BulkInviteService } from '../services/bulk-invite.service';
-import type { InviteUserCommand } from '../services/invite-validation';
+import type { BulkInviteOutcome, BulkInviteService, InviteUserCommand } from '../services/bulk-invite';
 import { FAILURE_REASON } from './failure-reasons';
-import { contextFor, displayName, errorResponses, idempotencyKeyHeaderSchema, idempotencyKeyOf, useErrorEnvelope } from './rest-support';
+import { displayName, errorResponses, idempotencyKeyHeaderSchema, idempotencyKeyOf, useErrorEnvelope } from './rest-support';
 
 const nullableString = { type: ['string', 'null'] } as const;
 
@@ -125,18 +123,18 @@ export function toRoyaltiResponse(users: RoyaltiUser[], outcome: BulkInviteOutco
     if (result.kind === 'invited') {
       createdUsers.push(name);
       processedCount++;
-    } else if (result.code === 'ALREADY_MEMBER') {
+    } else if (result.failure.code === 'ALREADY_MEMBER') {
       errors.push(`User ${name} already associated with workspace!`);
       processedCount++;
     } else {
-      errors.push(`${FAILURE_REASON[result.code]} for ${name}`);
+      errors.push(`${FAILURE_REASON[result.failure.code]} for ${name}`);
     }
   }
   return { message: 'Done.', createdUsers, processedCount, errors };
 }
 
 /** POST /user/bulk, as the royalti.io API speaks it. The workspace is the token's tenant. */
-export async function royaltiRoutes(app: FastifyInstance, opts: { deps: ContextFactoryDeps; bulkInvites: BulkInviteService }) {
+export async function royaltiRoutes(app: FastifyInstance, opts: { bulkInvites: BulkInviteService }) {
   useErrorEnvelope(app, (_status, message) => ({ message }));
 
   app.post<{ Body: RoyaltiBody }>(
@@ -153,9 +151,8 @@ export async function royaltiRoutes(app: FastifyInstance, opts: { deps: ContextF
       },
     },
     async (request) => {
-      const ctx = contextFor(opts.deps, request);
       const body = request.body;
-      const outcome = await opts.bulkInvites.bulkInviteUsers(ctx, {
+      const outcome = await opts.bulkInvites.bulkInviteUsers(request.ctx, {
         users: body.users.map(toCommand),
         sendEmail: body.sendEmail !== false,
         redirectUrl: body.redirect_url,

@@ -1,4 +1,7 @@
-/** Expected whole-request failures. Adapters map `kind` to a GraphQL code or an HTTP status. */
+/**
+ * Expected whole-request failures of the use cases. Each transport maps `kind` once, at its edge
+ * (src/graphql/format-error.ts, src/rest/error-envelope.ts), with an exhaustive switch.
+ */
 export type DomainErrorKind =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
@@ -20,24 +23,10 @@ export class DomainError extends Error {
   }
 }
 
-export const graphqlCodeOf: Record<DomainErrorKind, string> = {
-  UNAUTHENTICATED: 'UNAUTHENTICATED',
-  FORBIDDEN: 'FORBIDDEN',
-  BAD_USER_INPUT: 'BAD_USER_INPUT',
-  NOT_FOUND: 'BAD_USER_INPUT',
-  IDEMPOTENCY_CONFLICT: 'BAD_USER_INPUT',
-  TOO_MANY_USERS: 'BAD_USER_INPUT',
-  RATE_LIMITED: 'RATE_LIMITED',
-  GONE: 'BAD_USER_INPUT',
-};
-
-export const httpStatusOf: Record<DomainErrorKind, number> = {
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  BAD_USER_INPUT: 400,
-  NOT_FOUND: 404,
-  IDEMPOTENCY_CONFLICT: 409,
-  TOO_MANY_USERS: 413,
-  RATE_LIMITED: 429,
-  GONE: 410,
-};
+/** Thrown by an exhaustive switch when a case is added without a mapping (a bug, never a client's fault). */
+export class UnreachableCaseError extends Error {
+  constructor(value: never) {
+    super(`Unhandled case: ${JSON.stringify(value)}`);
+    this.name = 'UnreachableCaseError';
+  }
+}

@@ -12,10 +12,10 @@ import {
   StoredInvitationStatus,
   Tenant,
 } from '../entities';
-import type { InvitationEmailQueue } from './bulk-invite.service';
+import type { InvitationEmailQueue } from './ports';
 import { DomainError } from './errors';
 import { type InvitationView, effectiveStatus, toInvitationView } from './invitation-view';
-import { EmailQuota } from '../db/email-quota';
+import { EmailBudget } from '../db/email-budget';
 import { hashToken, newSecretToken } from './tokens';
 
 export const MAX_PAGE_SIZE = 500;
@@ -67,13 +67,13 @@ function statusWhere(status: InvitationStatus | null | undefined, now: Date): Fi
 }
 
 export class InvitationService {
-  private readonly emailQuota: EmailQuota;
+  private readonly emailBudget: EmailBudget;
 
   constructor(
     private readonly config: AppConfig,
     private readonly emailQueue: InvitationEmailQueue,
   ) {
-    this.emailQuota = new EmailQuota(config.email.maxPerTenantPerHour);
+    this.emailBudget = new EmailBudget(config.email.maxPerTenantPerHour);
   }
 
   async list(
@@ -104,107 +104,125 @@ export class InvitationService {
     };
   }
 
-  private async findForUpdate(ctx: RequestContext, id: string): Promise<Invitation> {
-    const invitation = isUuid(id) ? await ctx.em.findOne(Invitation, id, { populate: ['membership'] }) : null;
+  /**
+   * Locks an invitation and then its membership, in this order: every writer of an invitation (accept, resend,
+   * revoke) takes the two row locks in the same order, so concurrent ones queue instead of deadlocking, and each
+   * decides on the state the previous one committed.
+   */
+  private async lock(tx: EntityManager, where: FilterQuery<Invitation>, tenantId?: string): Promise<Invitation | null> {
+    const filters = tenantId ? { tenant: { tenantId } } : { tenant: false as const };
+    const invitation = await tx.findOne(Invitation, where, { lockMode: LockMode.PESSIMISTIC_WRITE, filters });
+    if (!invitation) return null;
+    await tx.findOneOrFail(Membership, invitation.membership.id, {
+      lockMode: LockMode.PESSIMISTIC_WRITE,
+      filters: { tenant: { tenantId: invitation.tenant.id } },
+    });
+    return invitation;
+  }
+
+  private async lockById(tx: EntityManager, tenantId: string, id: string): Promise<Invitation> {
+    const invitation = isUuid(id) ? await this.lock(tx, { id: id.toLowerCase() }, tenantId) : null;
     if (!invitation) throw new DomainError('NOT_FOUND', 'Invitation not found');
     return invitation;
   }
 
   /**
    * A new token (the old link stops working), a fresh lifetime, and a new email. Resending a revoked invitation
-   * invites the person again.
+   * invites the person again, unless they have been invited again since.
    */
   async resend(ctx: RequestContext, id: string): Promise<InvitationView> {
-    ctx.requireTenantPermission('users:invite');
-    const invitation = await this.findForUpdate(ctx, id);
-    if (invitation.status === StoredInvitationStatus.ACCEPTED) {
-      throw new DomainError('BAD_USER_INPUT', 'An accepted invitation cannot be resent');
-    }
-    const reservation = await this.emailQuota.reserve(ctx.em, invitation.tenant.id, 1);
+    const tenantId = ctx.requireTenantPermission('users:invite');
+    const reservation = await this.emailBudget.reserve(ctx.em, tenantId, 1);
     if (reservation.granted === 0) {
       await reservation.refund();
       throw new DomainError('RATE_LIMITED', 'Email cap reached for this tenant; resend later', { retryAfterSeconds: 3600 });
     }
-    await ctx.em.transactional(async (tx) => {
-      if (invitation.status === StoredInvitationStatus.REVOKED) {
-        invitation.status = StoredInvitationStatus.PENDING;
-        invitation.revokedAt = null;
-        invitation.membership.status = MembershipStatus.INVITED;
-      }
-      Object.assign(invitation, {
-        tokenHash: hashToken(newSecretToken()),
-        expiresAt: new Date(Date.now() + this.config.invitationTtlDays * 24 * 60 * 60 * 1000),
-        emailStatus: StoredEmailStatus.QUEUED,
-        emailError: null,
-        emailAttempts: 0,
-        emailNextAttemptAt: new Date(),
-        emailClaimId: null,
-        emailClaimedAt: null,
+    try {
+      return await ctx.em.transactional(async (tx) => {
+        const invitation = await this.lockById(tx, tenantId, id);
+        if (invitation.status === StoredInvitationStatus.ACCEPTED) {
+          throw new DomainError('BAD_USER_INPUT', 'An accepted invitation cannot be resent');
+        }
+        if (invitation.status === StoredInvitationStatus.REVOKED) {
+          if (invitation.membership.status !== MembershipStatus.REVOKED) {
+            throw new DomainError('BAD_USER_INPUT', 'This person has been invited again since; resend their newer invitation');
+          }
+          invitation.status = StoredInvitationStatus.PENDING;
+          invitation.revokedAt = null;
+          invitation.membership.status = MembershipStatus.INVITED;
+        }
+        Object.assign(invitation, {
+          tokenHash: hashToken(newSecretToken()),
+          expiresAt: new Date(Date.now() + this.config.invitationTtlDays * 24 * 60 * 60 * 1000),
+          emailStatus: StoredEmailStatus.QUEUED,
+          emailError: null,
+          emailAttempts: 0,
+          emailNextAttemptAt: new Date(),
+          emailClaimId: null,
+          emailClaimedAt: null,
+        });
+        await tx.flush();
+        await this.emailQueue.enqueueInTransaction(tx);
+        return toInvitationView(invitation);
       });
-      await tx.flush();
-      await this.emailQueue.enqueueInTransaction(tx);
-    }).catch(async (error) => {
+    } catch (error) {
       await reservation.refund();
       throw error;
-    });
-    return toInvitationView(invitation);
+    }
   }
 
   async revoke(ctx: RequestContext, id: string): Promise<InvitationView> {
-    ctx.requireTenantPermission('users:invite');
-    const invitation = await this.findForUpdate(ctx, id);
-    if (invitation.status === StoredInvitationStatus.ACCEPTED) {
-      throw new DomainError('BAD_USER_INPUT', 'An accepted invitation cannot be revoked');
-    }
-    if (invitation.status === StoredInvitationStatus.PENDING) {
-      invitation.status = StoredInvitationStatus.REVOKED;
-      invitation.revokedAt = new Date();
-      invitation.tokenHash = hashToken(newSecretToken());
-      if (invitation.emailStatus === StoredEmailStatus.QUEUED) invitation.emailStatus = StoredEmailStatus.NOT_REQUESTED;
-      invitation.membership.status = MembershipStatus.REVOKED;
-      await ctx.em.flush();
-    }
-    return toInvitationView(invitation);
+    const tenantId = ctx.requireTenantPermission('users:invite');
+    return ctx.em.transactional(async (tx) => {
+      const invitation = await this.lockById(tx, tenantId, id);
+      if (invitation.status === StoredInvitationStatus.ACCEPTED) {
+        throw new DomainError('BAD_USER_INPUT', 'An accepted invitation cannot be revoked');
+      }
+      if (invitation.status === StoredInvitationStatus.PENDING) {
+        invitation.status = StoredInvitationStatus.REVOKED;
+        invitation.revokedAt = new Date();
+        invitation.tokenHash = hashToken(newSecretToken());
+        if (invitation.emailStatus === StoredEmailStatus.QUEUED) invitation.emailStatus = StoredEmailStatus.NOT_REQUESTED;
+        invitation.membership.status = MembershipStatus.REVOKED;
+        await tx.flush();
+      }
+      return toInvitationView(invitation);
+    });
   }
 
   /** The accept page's view of a token; GONE when it can no longer be used. Needs no JWT. */
-  async inspectToken(em: EntityManager, token: string): Promise<PendingInvitationView> {
-    const invitation = await this.findUsable(em, token);
-    const tenant = await em.findOneOrFail(Tenant, invitation.tenant.id);
+  async inspectToken(ctx: RequestContext, token: string): Promise<PendingInvitationView> {
+    const invitation = await this.findUsable(ctx.em, token);
+    const tenant = await ctx.em.findOneOrFail(Tenant, invitation.tenant.id);
     return { invitation: toInvitationView(invitation), tenantName: tenant.name, message: invitation.message ?? null };
   }
 
   /** Makes the membership active. The token is the credential: no JWT, so the tenant comes from the invitation. */
-  async accept(em: EntityManager, token: string): Promise<AcceptOutcome> {
-    return em.transactional(async (tx) => {
+  async accept(ctx: RequestContext, token: string): Promise<AcceptOutcome> {
+    return ctx.em.transactional(async (tx) => {
       const invitation = await this.findUsable(tx, token, true);
       const now = new Date();
       invitation.status = StoredInvitationStatus.ACCEPTED;
       invitation.acceptedAt = now;
-      const tenantId = invitation.tenant.id;
-      const membership = await tx.findOneOrFail(Membership, invitation.membership.id, { filters: { tenant: { tenantId } } });
-      membership.status = MembershipStatus.ACTIVE;
-      membership.activatedAt = now;
-      const tenant = await tx.findOneOrFail(Tenant, tenantId);
+      invitation.membership.status = MembershipStatus.ACTIVE;
+      invitation.membership.activatedAt = now;
+      // Nothing is left to send: an email still queued for this invitation would carry a dead link.
+      if (invitation.emailStatus === StoredEmailStatus.QUEUED) invitation.emailStatus = StoredEmailStatus.NOT_REQUESTED;
+      const tenant = await tx.findOneOrFail(Tenant, invitation.tenant.id);
       await tx.flush();
       return { invitation: toInvitationView(invitation), redirectUrl: invitation.redirectUrl ?? null, tenantName: tenant.name };
     });
   }
 
   private async findUsable(em: EntityManager, token: string, lock = false): Promise<Invitation> {
-    const invitation =
-      typeof token === 'string' && token.length >= 20 && token.length <= 200
-        ? await em.findOne(
-            Invitation,
-            { tokenHash: hashToken(token) },
-            // Looked up by the secret itself, before any tenant is known.
-            { filters: { tenant: false }, ...(lock ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {}) },
-          )
-        : null;
+    const valid = typeof token === 'string' && token.length >= 20 && token.length <= 200;
+    // Looked up by the secret itself, before any tenant is known.
+    const where = { tokenHash: valid ? hashToken(token) : '' };
+    const invitation = !valid ? null : lock ? await this.lock(em, where) : await em.findOne(Invitation, where, { filters: { tenant: false }, populate: ['membership'] });
     if (!invitation) throw new DomainError('GONE', 'This invitation link is not valid');
     const status = effectiveStatus(invitation.status, invitation.expiresAt);
     if (status !== InvitationStatus.PENDING) {
-      throw new DomainError('GONE', `This invitation has ${status === InvitationStatus.ACCEPTED ? 'already been used' : status.toLowerCase() === 'expired' ? 'expired' : 'been revoked'}`);
+      throw new DomainError('GONE', `This invitation has ${status === InvitationStatus.ACCEPTED ? 'already been used' : status === InvitationStatus.EXPIRED ? 'expired' : 'been revoked'}`);
     }
     return invitation;
   }

@@ -181,8 +181,8 @@ export const BULK_INVITE = `mutation($input: BulkInviteUsersInput!) {
       __typename
       ... on UserInvited { index email existingUser user { id email } invitation { id status emailStatus expiresAt redirectUrl } }
       ... on InviteError { index email code message }
-      ... on DuplicateInBatch { firstIndex }
-      ... on UnknownReference { unknown }
+      ... on DuplicateInBatchError { firstIndex }
+      ... on UnknownReferenceError { unknown }
     }
   }
 }`;

@@ -1,0 +1,42 @@
+import type { BulkInviteOutcome, InviteResult } from '../services/bulk-invite';
+import { UnreachableCaseError } from '../services/errors';
+import {
+  AlreadyMemberError,
+  type BulkInviteResult,
+  BulkInviteUsersPayload,
+  DuplicateInBatchError,
+  InvalidInputError,
+  UnknownReferenceError,
+  UserInvited,
+} from './bulk-invite.payload';
+
+/** Union members must be class instances for type-graphql to resolve their type. */
+export function toBulkInviteResult(result: InviteResult): typeof BulkInviteResult {
+  if (result.kind === 'invited') return Object.assign(new UserInvited(), result);
+  const { failure } = result;
+  const base = { index: result.index, email: result.email, code: failure.code, message: failure.message };
+  switch (failure.code) {
+    case 'INVALID_EMAIL':
+    case 'INVALID_INPUT':
+    case 'INVALID_PHONE':
+    case 'INVALID_COUNTRY':
+    case 'INVALID_IPI':
+      return Object.assign(new InvalidInputError(), base, { field: failure.field });
+    case 'DUPLICATE_IN_BATCH':
+      return Object.assign(new DuplicateInBatchError(), base, { firstIndex: failure.firstIndex });
+    case 'UNKNOWN_USER':
+    case 'UNKNOWN_ROLE':
+    case 'UNKNOWN_GROUP':
+    case 'UNKNOWN_POSITION':
+    case 'UNKNOWN_MANAGER':
+      return Object.assign(new UnknownReferenceError(), base, { field: failure.field, unknown: failure.unknown });
+    case 'ALREADY_MEMBER':
+      return Object.assign(new AlreadyMemberError(), base);
+    default:
+      throw new UnreachableCaseError(failure);
+  }
+}
+
+export function toBulkInvitePayload(outcome: BulkInviteOutcome): BulkInviteUsersPayload {
+  return Object.assign(new BulkInviteUsersPayload(), { ...outcome, results: outcome.results.map(toBulkInviteResult) });
+}

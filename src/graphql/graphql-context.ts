@@ -1,5 +1,0 @@
-import type { RequestContext } from '../context';
-
-export interface GraphQLContext {
-  ctx: RequestContext;
-}

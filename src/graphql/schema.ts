@@ -1,0 +1,24 @@
+import 'reflect-metadata';
+import { buildSchema } from 'type-graphql';
+import type { BulkInviteService } from '../services/bulk-invite';
+import type { InvitationService } from '../services/invitation.service';
+import { CatalogResolver } from './catalog.resolver';
+import { InvitationResolver } from './invitation.resolver';
+
+export interface ResolverServices {
+  bulkInvites: BulkInviteService;
+  invitations: InvitationService;
+}
+
+/** The executable schema: resolvers are built here with the services they call (type-graphql's container). */
+export async function buildGraphQLSchema(services: ResolverServices) {
+  const instances = new Map<unknown, unknown>([
+    [InvitationResolver, new InvitationResolver(services.bulkInvites, services.invitations)],
+    [CatalogResolver, new CatalogResolver()],
+  ]);
+  return buildSchema({
+    resolvers: [CatalogResolver, InvitationResolver],
+    container: { get: (someClass) => instances.get(someClass) },
+    validate: false,
+  });
+}

@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import type { RequiredEntityData } from '@mikro-orm/core';
+import {
+  EmailStatus,
+  InvitationStatus,
+  MembershipStatus,
+  StoredEmailStatus,
+  StoredInvitationStatus,
+  type Invitation,
+  type Membership,
+  type MembershipGroup,
+  type MembershipPosition,
+  type MembershipRole,
+  type User,
+} from '../../entities';
+import type { InvitationView, UserView } from '../invitation-view';
+import { placeholderTokenHashes } from '../tokens';
+import type { InvitePlan } from './resolve-invites';
+
+export interface RowOptions {
+  tenantId: string;
+  /** `sub` of the inviting token. */
+  invitedBy: string;
+  now: Date;
+  expiresAt: Date;
+  sendEmail: boolean;
+  /** How many of the invitations (in input order) fit in the tenant's email budget; the rest are FAILED. */
+  emailsGranted: number;
+  /** The reason recorded on invitations past the email budget. */
+  overBudgetReason: string;
+  redirectUrl: string | null;
+  message: string | null;
+}
+
+/** A membership of this tenant invited again (it was revoked or removed): updated in place, links replaced. */
+export type MembershipReinvite = Pick<RequiredEntityData<Membership>, 'id' | 'firstName' | 'lastName' | 'nickName' | 'userType' | 'ipi' | 'phone' | 'country' | 'manager' | 'invitedBy' | 'createdAt'> & { id: string };
+
+export interface InviteRows {
+  users: RequiredEntityData<User>[];
+  memberships: RequiredEntityData<Membership>[];
+  reinvitedMemberships: MembershipReinvite[];
+  roleLinks: RequiredEntityData<MembershipRole>[];
+  groupLinks: RequiredEntityData<MembershipGroup>[];
+  positionLinks: RequiredEntityData<MembershipPosition>[];
+  invitations: RequiredEntityData<Invitation>[];
+}
+
+export interface InvitedPerson {
+  index: number;
+  email: string;
+  existingUser: boolean;
+  user: UserView;
+  invitation: InvitationView;
+}
+
+const byKey = <T>(key: (row: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+
+/**
+ * The rows of the accepted people and what each of them is told. Pure but for fresh ids and placeholder
+ * token hashes. Rows are sorted by their unique keys so that concurrent requests touching the same people
+ * take their row locks in one order (no deadlock between two bulk invites).
+ */
+export function buildInviteRows(plans: readonly InvitePlan[], options: RowOptions): { rows: InviteRows; invited: InvitedPerson[] } {
+  const { tenantId, invitedBy, now, expiresAt } = options;
+  const rows: InviteRows = { users: [], memberships: [], reinvitedMemberships: [], roleLinks: [], groupLinks: [], positionLinks: [], invitations: [] };
+  const invited: InvitedPerson[] = [];
+  const tokenHashes = placeholderTokenHashes(plans.length);
+
+  plans.forEach((plan, i) => {
+    const { person, existingUser, previousMembership } = plan;
+    const userId = existingUser?.id ?? randomUUID();
+    const email = existingUser?.email ?? person.email!;
+    if (!existingUser) rows.users.push({ id: userId, email, emailNormalized: person.emailNormalized!, createdAt: now });
+
+    // Names belong to the person's membership in this tenant: another tenant's names are never shown here.
+    const firstName = person.firstName ?? previousMembership?.firstName ?? null;
+    const lastName = person.lastName ?? previousMembership?.lastName ?? null;
+    const membershipId = previousMembership?.id ?? randomUUID();
+    const details = {
+      firstName,
+      lastName,
+      nickName: person.nickName,
+      userType: person.userType,
+      ipi: person.ipi,
+      phone: person.phone,
+      country: person.country,
+      manager: plan.managerMembershipId,
+      invitedBy,
+      createdAt: now,
+    };
+    if (previousMembership) rows.reinvitedMemberships.push({ id: membershipId, ...details });
+    else rows.memberships.push({ id: membershipId, tenant: tenantId, user: userId, status: MembershipStatus.INVITED, ...details });
+    for (const role of plan.roleIds) rows.roleLinks.push({ tenant: tenantId, membership: membershipId, role });
+    for (const { groupId, isPrimaryOrg } of plan.groups) rows.groupLinks.push({ tenant: tenantId, membership: membershipId, group: groupId, isPrimaryOrg });
+    for (const position of plan.positionIds) rows.positionLinks.push({ tenant: tenantId, membership: membershipId, position });
+
+    const withinBudget = i < options.emailsGranted;
+    const emailStatus = !options.sendEmail ? StoredEmailStatus.NOT_REQUESTED : withinBudget ? StoredEmailStatus.QUEUED : StoredEmailStatus.FAILED;
+    const emailError = options.sendEmail && !withinBudget ? options.overBudgetReason : null;
+    const invitationId = randomUUID();
+    rows.invitations.push({
+      id: invitationId,
+      tenant: tenantId,
+      membership: membershipId,
+      email,
+      // The real token is minted by the email worker at send time, so no plaintext token is ever stored.
+      tokenHash: tokenHashes[i],
+      status: StoredInvitationStatus.PENDING,
+      expiresAt,
+      redirectUrl: options.redirectUrl,
+      message: options.message,
+      invitedBy,
+      emailStatus,
+      emailAttempts: 0,
+      emailNextAttemptAt: emailStatus === StoredEmailStatus.QUEUED ? now : null,
+      emailError,
+      createdAt: now,
+    });
+    invited.push({
+      index: person.index,
+      email,
+      existingUser: existingUser !== null,
+      user: { id: userId, email, firstName, lastName },
+      invitation: {
+        id: invitationId,
+        email,
+        status: InvitationStatus.PENDING,
+        emailStatus: emailStatus as unknown as EmailStatus,
+        emailError,
+        expiresAt: expiresAt.toISOString(),
+        createdAt: now.toISOString(),
+        redirectUrl: options.redirectUrl,
+      },
+    });
+  });
+
+  rows.users.sort(byKey((u) => u.emailNormalized));
+  rows.memberships.sort(byKey((m) => String(m.user)));
+  rows.reinvitedMemberships.sort(byKey((m) => m.id));
+  return { rows, invited };
+}

@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { AppConfig } from '../../config';
+import type { RequestContext } from '../../context';
+import { EmailBudget } from '../../db/email-budget';
+import { isRetryableWriteConflict } from '../../db/errors';
+import { reinviteMemberships } from '../../db/membership-writes';
+import { IdempotencyRecord, Invitation, Membership, MembershipGroup, MembershipPosition, MembershipRole, User } from '../../entities';
+import type { BulkInviteGuard, InvitationEmailQueue } from '../ports';
+import { buildInviteRows, type InviteRows } from './build-rows';
+import { checkBulkInvite, type BulkInviteCommand, type CheckedBulkInvite } from './command';
+import { findReplay, requestHash } from './idempotency';
+import { loadInviteLookups } from './lookups';
+import { summarize, type BulkInviteOutcome, type InviteResult } from './outcome';
+import { parseInvite } from './parse-invite';
+import { resolveInvites, type InviteDecision, type InvitePlan } from './resolve-invites';
+
+/** Concurrent requests writing the same people: each retry sees the winners' rows, so this converges. */
+const MAX_CONFLICT_RETRIES = 8;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Bulk invite: one result per person, in input order.
+ *
+ * 1. Authorise (`users:invite`) and check the request as a whole (`checkBulkInvite`): a failure there refuses
+ *    the whole request and nothing is read or written. Then the admission guard (rate limits).
+ * 2. With an idempotency key, a stored outcome of the same request is returned as it was.
+ * 3. Every person is parsed (pure), the database is asked once per kind of lookup, and each person runs through
+ *    the ordered table of checks (`resolveInvites`, pure): the first failing check is their result.
+ * 4. A dry run stops here. Otherwise the tenant's email budget is reserved, the rows are built
+ *    (`buildInviteRows`, pure) and written in one transaction: one set-based insert per table, the idempotency
+ *    record and the email job.
+ * 5. A write conflict with a concurrent request (unique violation, deadlock, serialization failure) rolls the
+ *    transaction back and the batch is decided again from step 2, a bounded number of times.
+ */
+export class BulkInviteService {
+  private readonly emailBudget: EmailBudget;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly emailQueue: InvitationEmailQueue,
+    private readonly guard: BulkInviteGuard = { check: () => undefined },
+  ) {
+    this.emailBudget = new EmailBudget(config.email.maxPerTenantPerHour);
+  }
+
+  async bulkInviteUsers(ctx: RequestContext, command: BulkInviteCommand): Promise<BulkInviteOutcome> {
+    const tenantId = ctx.requireTenantPermission('users:invite');
+    const invitedBy = ctx.requireViewer().userId;
+    const request = checkBulkInvite(command, tenantId, this.config);
+    this.guard.check(tenantId);
+    const hash = request.idempotencyKey ? requestHash(request) : '';
+    const people = request.users.map((input, index) => parseInvite(index, input ?? {}));
+
+    for (let attempt = 0; ; attempt++) {
+      ctx.em.clear();
+      if (request.idempotencyKey) {
+        const replay = await findReplay(ctx.em, request.idempotencyKey, hash);
+        if (replay) return replay;
+      }
+      const { lookups } = await loadInviteLookups(ctx.em, tenantId, people);
+      const decisions = resolveInvites(people, lookups);
+      if (request.dryRun) return summarize(decisions.map(dryRunResult), true);
+      try {
+        return await this.write(ctx.em, tenantId, invitedBy, request, decisions, hash);
+      } catch (error) {
+        if (!isRetryableWriteConflict(error) || attempt >= MAX_CONFLICT_RETRIES) throw error;
+        ctx.log.info({ attempt, code: (error as { code?: string }).code }, 'bulk invite conflicted with a concurrent write; deciding again');
+      }
+    }
+  }
+
+  private async write(
+    em: EntityManager,
+    tenantId: string,
+    invitedBy: string,
+    request: CheckedBulkInvite,
+    decisions: InviteDecision[],
+    hash: string,
+  ): Promise<BulkInviteOutcome> {
+    const plans = decisions.flatMap((d): InvitePlan[] => (d.kind === 'accepted' ? [d.plan] : []));
+    const now = new Date();
+    // Past the tenant's hourly email budget invitations are still created, with emailStatus FAILED and the reason.
+    const reservation = await this.emailBudget.reserve(em, tenantId, request.sendEmail ? plans.length : 0);
+    const { rows, invited } = buildInviteRows(plans, {
+      tenantId,
+      invitedBy,
+      now,
+      expiresAt: new Date(now.getTime() + this.config.invitationTtlDays * DAY_MS),
+      sendEmail: request.sendEmail,
+      emailsGranted: reservation.granted,
+      overBudgetReason: `Email cap reached: at most ${this.config.email.maxPerTenantPerHour} invitation emails per hour for this tenant; resend later`,
+      redirectUrl: request.redirectUrl,
+      message: request.message,
+    });
+    const invitedByIndex = new Map(invited.map((person) => [person.index, person]));
+    const outcome = summarize(
+      decisions.map((d): InviteResult => {
+        if (d.kind === 'failed') return d;
+        const person = invitedByIndex.get(d.plan.person.index)!;
+        return { kind: 'invited', ...person };
+      }),
+      false,
+    );
+    try {
+      await em.transactional(async (tx) => {
+        await writeInviteRows(tx, tenantId, rows);
+        if (request.idempotencyKey) {
+          await tx.insertMany(IdempotencyRecord, [{ id: randomUUID(), tenant: tenantId, key: request.idempotencyKey, requestHash: hash, outcome, createdAt: now }]);
+        }
+        if (rows.invitations.some((row) => row.emailStatus === 'QUEUED')) await this.emailQueue.enqueueInTransaction(tx);
+      });
+      return outcome;
+    } catch (error) {
+      await reservation.refund();
+      throw error;
+    }
+  }
+}
+
+/** One set-based statement per table, parents first. */
+async function writeInviteRows(tx: EntityManager, tenantId: string, rows: InviteRows): Promise<void> {
+  if (rows.users.length) await tx.insertMany(User, rows.users);
+  if (rows.memberships.length) await tx.insertMany(Membership, rows.memberships);
+  await reinviteMemberships(tx, tenantId, rows.reinvitedMemberships);
+  if (rows.roleLinks.length) await tx.insertMany(MembershipRole, rows.roleLinks);
+  if (rows.groupLinks.length) await tx.insertMany(MembershipGroup, rows.groupLinks);
+  if (rows.positionLinks.length) await tx.insertMany(MembershipPosition, rows.positionLinks);
+  if (rows.invitations.length) await tx.insertMany(Invitation, rows.invitations);
+}
+
+/** A dry run reports exactly what a real run would decide; the invited are told who they are, if known. */
+function dryRunResult(decision: InviteDecision): InviteResult {
+  if (decision.kind === 'failed') return decision;
+  const { person, existingUser, previousMembership } = decision.plan;
+  const email = existingUser?.email ?? person.email!;
+  return {
+    kind: 'invited',
+    index: person.index,
+    email,
+    existingUser: existingUser !== null,
+    user: existingUser
+      ? { id: existingUser.id, email, firstName: person.firstName ?? previousMembership?.firstName ?? null, lastName: person.lastName ?? previousMembership?.lastName ?? null }
+      : null,
+    invitation: null,
+  };
+}

@@ -1,0 +1,11 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+
+/** Queues the sending of QUEUED invitations; called inside the transaction that created them. */
+export interface InvitationEmailQueue {
+  enqueueInTransaction(em: EntityManager): Promise<void>;
+}
+
+/** Admission checks shared by every bulk request, before anything is read or written (rate limits). */
+export interface BulkInviteGuard {
+  check(tenantId: string): void;
+}
