@@ -13,6 +13,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { GraphQLFormattedError } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { createTokenVerifier } from './auth/jwt';
+import { TenantDirectory } from './auth/tenant-directory';
 import type { AppConfig } from './config';
 import { createRequestContext, type ContextFactoryDeps } from './context';
 import type { Logger } from './logger';
@@ -104,7 +105,7 @@ export function createServices(config: AppConfig): Services {
 export async function buildApp(options: { config: AppConfig; orm: MikroORM; log: Logger }): Promise<App> {
   const { config, orm, log } = options;
   const services = createServices(config);
-  const contextDeps: ContextFactoryDeps = { orm, verifier: createTokenVerifier(config.jwt), log };
+  const contextDeps: ContextFactoryDeps = { orm, verifier: createTokenVerifier(config.jwt), tenants: new TenantDirectory(orm), log };
 
   const server = Fastify({
     loggerInstance: log as unknown as FastifyBaseLogger,
@@ -184,7 +185,7 @@ export async function buildApp(options: { config: AppConfig; orm: MikroORM; log:
     });
     await graphql.register(fastifyApollo(apollo), {
       context: async (request) => ({
-        ctx: createRequestContext(contextDeps, { authorization: request.headers.authorization, requestId: String(request.id) }),
+        ctx: await createRequestContext(contextDeps, { authorization: request.headers.authorization, requestId: String(request.id) }),
       }),
     });
   });

@@ -186,7 +186,7 @@ export async function aptlydoneRoutes(app: FastifyInstance, opts: { deps: Contex
       },
     },
     async (request) => {
-      const ctx = contextFor(opts.deps, request);
+      const ctx = await contextFor(opts.deps, request);
       const outcome = await opts.bulkInvites.bulkInviteUsers(ctx, {
         tenantId: request.body.tenantId,
         users: request.body.users.map(toCommand),

@@ -4,7 +4,7 @@ import type { Logger } from '../logger';
 import { DomainError, httpStatusOf } from '../services/errors';
 import { isDatabaseUnavailable } from '../db/errors';
 
-export function contextFor(deps: ContextFactoryDeps, request: FastifyRequest): RequestContext {
+export function contextFor(deps: ContextFactoryDeps, request: FastifyRequest): Promise<RequestContext> {
   return createRequestContext(deps, { authorization: request.headers.authorization, requestId: String(request.id) });
 }
 

@@ -153,7 +153,7 @@ export async function royaltiRoutes(app: FastifyInstance, opts: { deps: ContextF
       },
     },
     async (request) => {
-      const ctx = contextFor(opts.deps, request);
+      const ctx = await contextFor(opts.deps, request);
       const body = request.body;
       const outcome = await opts.bulkInvites.bulkInviteUsers(ctx, {
         users: body.users.map(toCommand),
