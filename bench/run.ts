@@ -32,6 +32,7 @@ import {
 import { createLogger } from '../src/logger';
 import { startEmailWorker } from '../src/mail/email-worker';
 import { createTokenVerifier } from '../src/auth/jwt';
+import { TenantDirectory } from '../src/auth/tenant-directory';
 import { FakePostmark } from '../test/helpers/fake-postmark';
 import { freePort, spawnEntry } from '../test/helpers/processes';
 
@@ -185,7 +186,7 @@ async function statementsPerRequest(url: string, catalog: Catalog, n: number): P
   try {
     const services = createServices(config);
     const token = mintToken({ secret: SECRET, subject: 'bench', tenantId: catalog.tenantId, permissions: ['users:invite'], expiresInSeconds: 600 });
-    const ctx = createRequestContext({ orm, verifier: createTokenVerifier(config.jwt), log }, { authorization: `Bearer ${token}` });
+    const ctx = await createRequestContext({ orm, verifier: createTokenVerifier(config.jwt), tenants: new TenantDirectory(orm), log }, { authorization: `Bearer ${token}` });
     const users = people(n, 'stmt').map((p) => ({ ...p, roleIds: [catalog.roleId], groups: [{ groupId: catalog.groupId, isPrimaryOrg: true }], positionIds: [catalog.positionId] }));
     const { statements } = await countStatements(() => services.bulkInvites.bulkInviteUsers(ctx, { users, sendEmail: true }));
     return statements;
@@ -259,7 +260,7 @@ async function drainInto(url: string, catalog: Catalog) {
   try {
     const services = createServices(config);
     const token = mintToken({ secret: SECRET, subject: 'bench', tenantId: catalog.tenantId, permissions: ['users:invite'], expiresInSeconds: 600 });
-    const ctx = createRequestContext({ orm, verifier: createTokenVerifier(config.jwt), log }, { authorization: `Bearer ${token}` });
+    const ctx = await createRequestContext({ orm, verifier: createTokenVerifier(config.jwt), tenants: new TenantDirectory(orm), log }, { authorization: `Bearer ${token}` });
     const users = people(DRAIN_EMAILS, 'mail');
     await services.bulkInvites.bulkInviteUsers(ctx, { users, sendEmail: true });
     const started = performance.now();

@@ -10,6 +10,7 @@ import { MaxTokensParserWLexer } from '@escape.tech/graphql-armor-max-tokens';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { createTokenVerifier } from './auth/jwt';
+import { TenantDirectory } from './auth/tenant-directory';
 import type { AppConfig } from './config';
 import type { ContextFactoryDeps } from './context';
 import type { Logger } from './logger';
@@ -67,7 +68,7 @@ export function createServices(config: AppConfig): Services {
 export async function buildApp(options: { config: AppConfig; orm: MikroORM; log: Logger }): Promise<App> {
   const { config, orm, log } = options;
   const services = createServices(config);
-  const contextDeps: ContextFactoryDeps = { orm, verifier: createTokenVerifier(config.jwt), log };
+  const contextDeps: ContextFactoryDeps = { orm, verifier: createTokenVerifier(config.jwt), tenants: new TenantDirectory(orm), log };
 
   const server = Fastify({
     loggerInstance: log as unknown as FastifyBaseLogger,

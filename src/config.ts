@@ -11,6 +11,8 @@ export interface JwtConfig {
   publicKey?: string;
   issuer?: string;
   audience?: string;
+  /** Longest lifetime (`exp - iat`) a token may have; undefined means no maximum. */
+  maxAgeSeconds?: number;
 }
 
 export interface PostmarkConfig {
@@ -152,6 +154,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       publicKey,
       issuer: optional(env, 'JWT_ISSUER'),
       audience: optional(env, 'JWT_AUDIENCE'),
+      maxAgeSeconds: optional(env, 'JWT_MAX_AGE_SECONDS') === undefined ? undefined : int(env, 'JWT_MAX_AGE_SECONDS', 0, 1),
     },
     postmark: {
       serverToken,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Permission, TokenVerifier, Viewer } from './auth/jwt';
+import type { TenantDirectory } from './auth/tenant-directory';
 import type { Logger } from './logger';
 import { DomainError } from './services/errors';
 
@@ -46,13 +47,14 @@ export class RequestContext {
 export interface ContextFactoryDeps {
   orm: MikroORM;
   verifier: TokenVerifier;
+  tenants: TenantDirectory;
   log: Logger;
 }
 
-export function createRequestContext(
+export async function createRequestContext(
   deps: ContextFactoryDeps,
   request: { authorization?: string; requestId?: string },
-): RequestContext {
+): Promise<RequestContext> {
   const requestId = request.requestId ?? randomUUID();
   let viewer: Viewer | null | DomainError;
   try {
@@ -61,9 +63,22 @@ export function createRequestContext(
     if (!(error instanceof DomainError)) throw error;
     viewer = error;
   }
+  if (!(viewer instanceof DomainError) && viewer?.tenantId && !(await tenantExists(deps, viewer.tenantId))) {
+    viewer = new DomainError('UNAUTHENTICATED', 'Invalid token: the tenant does not exist');
+  }
   const em = deps.orm.em.fork({ clear: true, loggerContext: { requestId } });
   if (!(viewer instanceof DomainError) && viewer?.tenantId) {
     em.setFilterParams('tenant', { tenantId: viewer.tenantId });
   }
   return new RequestContext(requestId, em, deps.log.child({ requestId }), viewer);
+}
+
+/** When the lookup itself fails (database down), the request goes on and meets the outage where it is handled. */
+async function tenantExists(deps: ContextFactoryDeps, tenantId: string): Promise<boolean> {
+  try {
+    return await deps.tenants.exists(tenantId);
+  } catch (error) {
+    deps.log.warn({ err: error }, 'tenant lookup failed');
+    return true;
+  }
 }

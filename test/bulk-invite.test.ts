@@ -146,7 +146,7 @@ describe('bulkInviteUsers', () => {
 
   it('runs the same number of SQL statements for 10 users as for 1,000', async () => {
     const statementsFor = async (n: number) => {
-      const ctx = createRequestContext(t.app.contextDeps, { authorization: `Bearer ${a.token}` });
+      const ctx = await createRequestContext(t.app.contextDeps, { authorization: `Bearer ${a.token}` });
       const users = Array.from({ length: n }, (_, i) => ({
         email: `stmt-${n}-${i}@example.com`,
         roleIds: [a.roles.member],

@@ -36,6 +36,20 @@ describe('rate limits per tenant', () => {
     const otherTenant = await t.gql(BULK_INVITE, { input: { users } }, b.token);
     assert.equal(otherTenant.data.bulkInviteUsers.successful, 1, 'another tenant has its own budget');
   });
+
+  it('counts a token whose tenantId is in upper case against the same tenant budget', async () => {
+    const c = await t.seedTenant('C');
+    const upper = t.token({ tenantId: c.tenantId.toUpperCase() });
+    const users = [{ email: 'upper@example.com' }];
+    for (const token of [c.token, upper, c.token]) {
+      const res = await t.gql(BULK_INVITE, { input: { users, dryRun: true } }, token);
+      assert.equal(res.errors, undefined);
+    }
+    for (const token of [upper, c.token]) {
+      const limited = await t.gql(BULK_INVITE, { input: { users, dryRun: true } }, token);
+      assert.equal(limited.errors?.[0].extensions?.code, 'RATE_LIMITED', 'one bucket, whatever the spelling');
+    }
+  });
 });
 
 describe('GraphQL protection', () => {
@@ -102,6 +116,39 @@ describe('GraphQL protection', () => {
     const res = await t.gql('{ invitations(after: "bm90LWEtY3Vyc29y") { totalCount } }', {}, a.token);
     assert.equal(res.errors?.[0].extensions?.code, 'BAD_USER_INPUT', 'a bad cursor is the caller’s mistake');
   });
+
+  it('answers crafted cursors (dates PostgreSQL cannot store, garbage, huge) as BAD_USER_INPUT, logging no error', async () => {
+    const id = '3f1e2d4c-5b6a-4789-9abc-def012345678';
+    const b64 = (text: string) => Buffer.from(text).toString('base64url');
+    const crafted = [
+      b64(`+275760-09-14T00:00:00.001Z|${id}`),
+      b64(`+275760-09-13T00:00:00.000Z|${id}`),
+      b64(`-271821-04-20T00:00:00.000Z|${id}`),
+      b64(`99999|${id}`),
+      b64(`0000-01-01T00:00:00.000Z|${id}`),
+      b64(`2024-01-01T00:00:00.000Z|${id}' or 1=1 --`),
+      '%%%not base64%%%',
+      'QUFB'.repeat(50_000),
+    ];
+    // The app's logger: an internal error would be logged here, with the failing SQL.
+    const log = t.app.contextDeps.log;
+    const logged: unknown[] = [];
+    const spy = (...args: unknown[]) => void logged.push(args);
+    const { error, fatal } = log;
+    Object.assign(log, { error: spy, fatal: spy });
+    try {
+      for (const after of crafted) {
+        const res = await t.gql('query($after: String) { invitations(after: $after) { totalCount } }', { after }, a.token);
+        assert.equal(res.errors?.[0].extensions?.code, 'BAD_USER_INPUT', after.slice(0, 60));
+        assert.doesNotMatch(res.errors![0].message, /select|timestamp|out of range/i);
+      }
+    } finally {
+      Object.assign(log, { error, fatal });
+    }
+    assert.deepEqual(logged, []);
+    const valid = await t.gql('query($after: String) { invitations(after: $after) { totalCount } }', { after: b64(`2024-01-01T00:00:00.000Z|${id.toUpperCase()}`) }, a.token);
+    assert.equal(valid.errors, undefined, 'a well-formed cursor, upper-case id included, still works');
+  });
 });
 
 describe('per-tenant email cap', () => {
@@ -153,6 +200,41 @@ describe('text PostgreSQL cannot store', () => {
     }
     const ok = await t.gql(BULK_INVITE, { input: { users: [{ email: 'nul@example.com', firstName: 'A\u0000' }, { email: 'tab@example.com' }], message: 'line\n\tbreaks' } }, a.token);
     assert.deepEqual(ok.data.bulkInviteUsers.results.map((r: { code?: string }) => r.code ?? 'OK'), ['INVALID_INPUT', 'OK']);
+  });
+});
+
+describe('names that change how text is displayed', () => {
+  let t: TestApp;
+  let a: SeededTenant;
+  before(async () => {
+    t = await createTestApp();
+    a = await t.seedTenant('Names');
+  });
+  after(() => t.close());
+
+  const tricky = ['\u202e', '\u2028', '\u2029', '\u0085', '\u200e', '\u200f', '\u2066', '\u2067', '\u2068', '\u2069', '\u0000', '\n', '\u001b', '\u007f', '\u009b'];
+
+  it('refuses them in tenant, role, group and position names as BAD_USER_INPUT, and writes nothing', async () => {
+    const platform = t.token({ permissions: ['tenants:create'] });
+    const mutations: Array<[string, string, string]> = [
+      ['createTenant', 'name', platform],
+      ['createRole', 'name', a.token],
+      ['createGroup', 'name', a.token],
+      ['createPosition', 'title', a.token],
+    ];
+    for (const [mutation, field, token] of mutations) {
+      for (const c of tricky) {
+        const res = await t.gql(`mutation($v: String!) { ${mutation}(input: {${field}: $v}) { id } }`, { v: `Acme${c}Corp` }, token);
+        assert.equal(res.errors?.[0].extensions?.code, 'BAD_USER_INPUT', `${mutation} with U+${c.codePointAt(0)!.toString(16)}`);
+      }
+    }
+    const [row] = await t.sql(
+      `select (select count(*) from tenant where name like 'Acme%') + (select count(*) from role where name like 'Acme%')
+            + (select count(*) from tenant_group where name like 'Acme%') + (select count(*) from position where title like 'Acme%') as n`,
+    );
+    assert.equal(Number(row.n), 0);
+    const plain = await t.gql('mutation { createTenant(input: {name: "Acme Zoë 株式会社"}) { name } }', {}, platform);
+    assert.equal(plain.data.createTenant.name, 'Acme Zoë 株式会社', 'ordinary Unicode is fine');
   });
 });
 

@@ -2,7 +2,8 @@ import { createPublicKey } from 'node:crypto';
 import jwt, { type Algorithm } from 'jsonwebtoken';
 import type { JwtConfig } from '../config';
 import { DomainError } from '../services/errors';
-import { isUuid } from '../services/ids';
+import { canonicalId, isUuid } from '../services/ids';
+import { hasDisplayControl } from '../services/unsafe-text';
 
 export const PERMISSIONS = ['users:invite', 'users:read', 'tenant:admin', 'tenants:create'] as const;
 export type Permission = (typeof PERMISSIONS)[number];
@@ -16,6 +17,29 @@ export interface Viewer {
 
 function unauthenticated(message: string): DomainError {
   return new DomainError('UNAUTHENTICATED', message);
+}
+
+const MAX_SUBJECT_LENGTH = 255;
+/** Clock skew allowed for `iat`; a token issued further in the future was not issued by a sane clock. */
+const MAX_IAT_SKEW_SECONDS = 60;
+
+/**
+ * jsonwebtoken checks `exp` and `nbf` only when present and never checks `iat` unless asked for a maximum age;
+ * JSON also lets `1e400` through as Infinity, a token that never expires.
+ */
+function checkTimes(claims: jwt.JwtPayload, maxAgeSeconds: number | undefined, nowSeconds = Date.now() / 1000): void {
+  for (const name of ['iat', 'exp', 'nbf'] as const) {
+    const value: unknown = claims[name];
+    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value))) {
+      throw unauthenticated(`Invalid token: ${name} must be a number of seconds`);
+    }
+  }
+  const { iat, exp } = claims;
+  if (exp === undefined) throw unauthenticated('Invalid token: exp is required');
+  if (iat !== undefined && iat > nowSeconds + MAX_IAT_SKEW_SECONDS) throw unauthenticated('Invalid token: iat is in the future');
+  if (maxAgeSeconds !== undefined && exp - (iat ?? nowSeconds) > maxAgeSeconds) {
+    throw unauthenticated(`Invalid token: lifetime exceeds ${maxAgeSeconds} s`);
+  }
 }
 
 export interface TokenVerifier {
@@ -55,17 +79,22 @@ export function createTokenVerifier(config: JwtConfig): TokenVerifier {
       } catch (error) {
         throw unauthenticated(`Invalid token: ${(error as Error).message}`);
       }
-      if (typeof claims.exp !== 'number') throw unauthenticated('Invalid token: exp is required');
-      if (typeof claims.sub !== 'string' || claims.sub === '') throw unauthenticated('Invalid token: sub is required');
+      checkTimes(claims, config.maxAgeSeconds);
+      const sub: unknown = claims.sub;
+      if (typeof sub !== 'string' || sub === '' || sub.length > MAX_SUBJECT_LENGTH || hasDisplayControl(sub)) {
+        throw unauthenticated(`Invalid token: sub must be 1 to ${MAX_SUBJECT_LENGTH} printable characters`);
+      }
       const permissions = claims.permissions;
       if (!Array.isArray(permissions) || !permissions.every((p) => typeof p === 'string')) {
         throw unauthenticated('Invalid token: permissions must be an array of strings');
       }
-      const tenantId = claims.tenantId;
+      const tenantId: unknown = claims.tenantId;
       if (tenantId !== undefined && tenantId !== null && !isUuid(tenantId)) {
         throw unauthenticated('Invalid token: tenantId must be a UUID');
       }
-      return { userId: claims.sub, tenantId: tenantId ?? undefined, permissions: new Set(permissions) };
+      // Ids compare case-insensitively: the canonical form here gives an upper-case tenantId the same tenant
+      // filter, rate-limit bucket and cache entries as the lower-case one.
+      return { userId: sub, tenantId: tenantId ? canonicalId(tenantId) : undefined, permissions: new Set(permissions) };
     },
   };
 }

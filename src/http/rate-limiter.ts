@@ -1,6 +1,7 @@
 import type { RateLimitConfig } from '../config';
 import type { BulkInviteGuard } from '../services/ports';
 import { DomainError } from '../services/errors';
+import { canonicalId } from '../services/ids';
 
 /**
  * Bulk invite requests per tenant per fixed window, kept in this process's memory. With several API
@@ -14,8 +15,10 @@ export class TenantRateLimiter implements BulkInviteGuard {
     private readonly now: () => number = Date.now,
   ) {}
 
-  check(tenantId: string): void {
+  check(rawTenantId: string): void {
     if (this.config.bulkRequestsPerWindow === 0) return;
+    // Ids compare case-insensitively: one tenant, one bucket, however its id is spelled.
+    const tenantId = canonicalId(rawTenantId);
     const now = this.now();
     let window = this.windows.get(tenantId);
     if (!window || now - window.start >= this.config.windowMs) {

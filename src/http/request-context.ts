@@ -12,6 +12,6 @@ declare module 'fastify' {
 export function useRequestContext(app: FastifyInstance, deps: ContextFactoryDeps): void {
   app.decorateRequest('ctx', null as unknown as RequestContext);
   app.addHook('onRequest', async (request) => {
-    request.ctx = createRequestContext(deps, { authorization: request.headers.authorization, requestId: String(request.id) });
+    request.ctx = await createRequestContext(deps, { authorization: request.headers.authorization, requestId: String(request.id) });
   });
 }

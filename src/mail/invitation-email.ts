@@ -1,3 +1,5 @@
+import { stripDisplayControls } from '../services/unsafe-text';
+
 export interface InvitationEmailInput {
   tenantName: string;
   message: string | null;
@@ -21,7 +23,9 @@ export function escapeHtml(value: string): string {
 }
 
 export function renderInvitationEmail(input: InvitationEmailInput): RenderedEmail {
-  const tenant = input.tenantName;
+  // Names are refused with such characters at creation; rows written before that rule are cleaned here, so a
+  // stored name can neither break the Subject header nor reverse what the recipient reads.
+  const tenant = stripDisplayControls(input.tenantName);
   const expires = input.expiresAt.toUTCString();
   const subject = `You're invited to join ${tenant}`;
   const note = input.message

@@ -2,12 +2,14 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { RequestContext } from '../context';
 import { Group, Position, Role, Tenant } from '../entities';
 import { DomainError } from './errors';
+import { hasDisplayControl } from './unsafe-text';
 
 const MAX_NAME_LENGTH = 100;
 
 function cleanName(label: string, raw: string): string {
   const name = raw.trim();
-  if (!name || name.length > MAX_NAME_LENGTH || /[\u0000-\u001f\u007f]/.test(name)) {
+  // Names end up in email subjects and admin screens: no controls, line breaks or bidi overrides.
+  if (!name || name.length > MAX_NAME_LENGTH || hasDisplayControl(name)) {
     throw new DomainError('BAD_USER_INPUT', `${label} must be 1 to ${MAX_NAME_LENGTH} printable characters`);
   }
   return name;

@@ -1,6 +1,6 @@
 import { type FilterQuery, LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { isUuid } from './ids';
+import { canonicalId, isUuid } from './ids';
 import type { AppConfig } from '../config';
 import type { RequestContext } from '../context';
 import {
@@ -40,15 +40,29 @@ export interface PendingInvitationView {
   message: string | null;
 }
 
-function encodeCursor(invitation: Invitation): string {
+export function encodeCursor(invitation: Pick<Invitation, 'createdAt' | 'id'>): string {
   return Buffer.from(`${invitation.createdAt.toISOString()}|${invitation.id}`).toString('base64url');
 }
 
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const [iso, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const createdAt = new Date(iso);
-  if (!isUuid(id) || Number.isNaN(createdAt.getTime())) throw new DomainError('BAD_USER_INPUT', 'Invalid cursor');
-  return { createdAt, id };
+/** Longer than any cursor encodeCursor makes; a bigger one is refused before decoding. */
+const MAX_CURSOR_LENGTH = 100;
+/** Exactly what encodeCursor writes: a four-digit-year ISO instant, then a UUID. */
+const CURSOR_PAYLOAD = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-fA-F-]{36})$/;
+
+/**
+ * Cursors come from clients, so only what encodeCursor produces is accepted. JavaScript dates reach years
+ * PostgreSQL cannot store (+275760, -271821) and `new Date` accepts loose text ("99999"): such a date would
+ * fail in SQL as an internal error instead of being the caller's mistake.
+ */
+export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  const invalid = () => new DomainError('BAD_USER_INPUT', 'Invalid cursor');
+  if (typeof cursor !== 'string' || cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]*={0,2}$/.test(cursor)) throw invalid();
+  const match = CURSOR_PAYLOAD.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match || !isUuid(match[2])) throw invalid();
+  const createdAt = new Date(match[1]);
+  // Round trip: refuses dates that do not exist (2023-02-30) and year 0000, which PostgreSQL has no room for.
+  if (Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== match[1] || createdAt.getUTCFullYear() < 1) throw invalid();
+  return { createdAt, id: canonicalId(match[2]) };
 }
 
 function statusWhere(status: InvitationStatus | null | undefined, now: Date): FilterQuery<Invitation> {

@@ -1,6 +1,7 @@
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import { canonicalId } from '../ids';
 import { ISO_COUNTRIES } from '../iso-countries';
+import { hasDisplayControl } from '../unsafe-text';
 import type { InviteUserCommand } from './command';
 import type { InvalidInputCode } from './failures';
 
@@ -41,8 +42,6 @@ export interface ParsedInvite {
 // The WHATWG (HTML) email grammar, with a dot required in the domain: what browsers accept in type=email.
 const EMAIL =
   /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+$/;
-// C0/C1 controls and the bidi, line and paragraph separators that can reorder or split text where it is shown.
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 function text(value: unknown): string | null {
   if (value === null || value === undefined) return null;
@@ -77,7 +76,7 @@ export function parseInvite(index: number, input: InviteUserCommand): ParsedInvi
   const names: Record<string, string | null> = {};
   for (const field of ['firstName', 'lastName', 'nickName', 'userType', 'role'] as const) {
     const value = text(input[field]);
-    if (value !== null && (value.length > LIMITS.name || UNPRINTABLE.test(value))) {
+    if (value !== null && (value.length > LIMITS.name || hasDisplayControl(value))) {
       problem('INVALID_INPUT', `${field} must be at most ${LIMITS.name} printable characters`, field);
     }
     names[field] = value;
