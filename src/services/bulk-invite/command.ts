@@ -74,6 +74,8 @@ export function checkBulkInvite(command: BulkInviteCommand, tokenTenantId: strin
 
   let redirectUrl: string | null = null;
   if (command.redirectUrl != null && command.redirectUrl !== '') {
+    // The URL parser would silently drop or encode these; a target carrying them was not written by a person.
+    if (CONTROL.test(command.redirectUrl)) throw new DomainError('BAD_USER_INPUT', 'redirectUrl contains control characters');
     const target = normalizeRedirectTarget(command.redirectUrl, config);
     if (!target.ok) throw new DomainError('BAD_USER_INPUT', `redirectUrl is not an allowed redirect target: ${target.reason}`);
     redirectUrl = target.href;
