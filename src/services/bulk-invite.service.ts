@@ -34,7 +34,7 @@ import {
   validateInvite,
 } from './invite-validation';
 import { isRedirectAllowed } from './redirect-policy';
-import { EmailQuota } from '../db/email-quota';
+import { EmailBudget as EmailQuota } from '../db/email-budget';
 import { canonicalHash, placeholderTokenHashes, randomUuids } from './tokens';
 
 export interface BulkInviteCommand {

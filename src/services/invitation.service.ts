@@ -15,7 +15,7 @@ import {
 import type { InvitationEmailQueue } from './bulk-invite.service';
 import { DomainError } from './errors';
 import { type InvitationView, effectiveStatus, toInvitationView } from './invitation-view';
-import { EmailQuota } from '../db/email-quota';
+import { EmailBudget } from '../db/email-budget';
 import { hashToken, newSecretToken } from './tokens';
 
 export const MAX_PAGE_SIZE = 500;
@@ -67,13 +67,13 @@ function statusWhere(status: InvitationStatus | null | undefined, now: Date): Fi
 }
 
 export class InvitationService {
-  private readonly emailQuota: EmailQuota;
+  private readonly emailBudget: EmailBudget;
 
   constructor(
     private readonly config: AppConfig,
     private readonly emailQueue: InvitationEmailQueue,
   ) {
-    this.emailQuota = new EmailQuota(config.email.maxPerTenantPerHour);
+    this.emailBudget = new EmailBudget(config.email.maxPerTenantPerHour);
   }
 
   async list(
@@ -120,7 +120,7 @@ export class InvitationService {
     if (invitation.status === StoredInvitationStatus.ACCEPTED) {
       throw new DomainError('BAD_USER_INPUT', 'An accepted invitation cannot be resent');
     }
-    const reservation = await this.emailQuota.reserve(ctx.em, invitation.tenant.id, 1);
+    const reservation = await this.emailBudget.reserve(ctx.em, invitation.tenant.id, 1);
     if (reservation.granted === 0) {
       await reservation.refund();
       throw new DomainError('RATE_LIMITED', 'Email cap reached for this tenant; resend later', { retryAfterSeconds: 3600 });

@@ -12,7 +12,7 @@ export interface EmailReservation {
  * One upsert on a per-tenant counter row, in its own statement before the invite's transaction, so that
  * concurrent requests of a tenant are not serialized for the length of their inserts.
  */
-export class EmailQuota {
+export class EmailBudget {
   constructor(private readonly perHour: number) {}
 
   async reserve(em: EntityManager, tenantId: string, wanted: number): Promise<EmailReservation> {
