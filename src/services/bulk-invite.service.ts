@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { UniqueConstraintViolationException, sql, type FilterQuery } from '@mikro-orm/core';
+import { UniqueConstraintViolationException, sql, type FilterQuery, type RequiredEntityData } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { isUuid } from './ids';
-import { insertRows } from '../db/bulk-insert';
 import type { AppConfig } from '../config';
 import type { RequestContext } from '../context';
 import {
@@ -96,7 +95,7 @@ const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 const MAX_RACE_RETRIES = 8;
 
 /** Column values keyed by entity property, relations by primary key. */
-type EntityRows<T> = Array<{ [K in keyof T]?: unknown }>;
+type EntityRows<T extends object> = RequiredEntityData<T>[];
 
 const priority = new Map(INVITE_ERROR_CODES.map((code, i) => [code, i]));
 
@@ -403,7 +402,7 @@ export class BulkInviteService {
 
   /**
    * All rows of the request in one transaction: one set-based INSERT per table, then the email job.
-   * Rows go in through `insertRows` (entity metadata, no change tracking): the unit of work's bookkeeping
+   * Rows go in through `insertMany` (one unnest statement per table, no change tracking): the unit of work's bookkeeping
    * for ~60,000 new entities cost ~4 s of CPU on a 10,000-user request.
    */
   private async write(
@@ -534,15 +533,14 @@ export class BulkInviteService {
   ): Promise<BulkInviteOutcome> {
     const { users, memberships, roleLinks, groupLinks, positionLinks, invitations } = rows;
     return em.transactional(async (tx) => {
-      const insert = async <T extends object>(entity: new () => T, rows: EntityRows<T>) => insertRows(tx, entity.name, rows);
-      await insert(User, users);
-      await insert(Membership, memberships);
-      await insert(MembershipRole, roleLinks);
-      await insert(MembershipGroup, groupLinks);
-      await insert(MembershipPosition, positionLinks);
-      await insert(Invitation, invitations);
+      await tx.insertMany(User, users);
+      await tx.insertMany(Membership, memberships);
+      await tx.insertMany(MembershipRole, roleLinks);
+      await tx.insertMany(MembershipGroup, groupLinks);
+      await tx.insertMany(MembershipPosition, positionLinks);
+      await tx.insertMany(Invitation, invitations);
       if (idempotency) {
-        await insert(IdempotencyRecord, [{ id: randomUUID(), tenant: tenantId, ...idempotency, outcome, createdAt: new Date() }]);
+        await tx.insertMany(IdempotencyRecord, [{ id: randomUUID(), tenant: tenantId, ...idempotency, outcome, createdAt: new Date() }]);
       }
       if (invitations.some((row) => row.emailStatus === StoredEmailStatus.QUEUED)) await this.emailQueue.enqueueInTransaction(tx);
       return outcome;
