@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
-import { Migrator } from '@mikro-orm/migrations';
 import { addTenantFilter, entities } from './src/entities';
 import { QueryCountingLogger } from './src/db/query-stats';
 import { UnnestInsertDriver } from './src/db/unnest-insert-driver';
+import { TenantMigrator } from './src/db/tenant-schema';
 import { databaseUrlFromEnv } from './src/config';
 
 /**
@@ -13,12 +13,14 @@ import { databaseUrlFromEnv } from './src/config';
 export function createOrmOptions(clientUrl: string, overrides: Partial<Options> = {}): Options {
   return defineConfig({
     clientUrl,
-    // Multi-row inserts as one `insert … select * from unnest(…)` statement per table.
+    // Multi-row inserts as one `insert … select * from unnest(…)` statement per table; its platform brings the
+    // schema generator with composite (tenant_id, …) foreign keys (src/db/tenant-schema.ts).
     driver: UnnestInsertDriver,
     entities,
     // The tenant filter goes on every entity with a `tenant` relation (src/entities/tenant-scoped.ts).
     discovery: { afterDiscovered: addTenantFilter },
-    extensions: [Migrator],
+    // The migrator, diffing with the same tenant-aware schema generator (src/db/tenant-schema.ts).
+    extensions: [TenantMigrator],
     forceUtcTimezone: true,
     loggerFactory: (options) => new QueryCountingLogger(options),
     pool: { min: 0, max: 10 },

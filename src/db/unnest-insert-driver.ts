@@ -1,4 +1,5 @@
 import {
+  type Configuration,
   type EntityDictionary,
   type EntityMetadata,
   type EntityProperty,
@@ -10,6 +11,7 @@ import {
   raw,
 } from '@mikro-orm/core';
 import { PostgreSqlDriver, type PostgreSqlPlatform } from '@mikro-orm/postgresql';
+import { TenantPostgreSqlPlatform } from './tenant-schema';
 
 /** A row's value could not go into an array literal: the row set goes through MikroORM's own insert. */
 const UNSUPPORTED = Symbol('unsupported');
@@ -30,6 +32,13 @@ const NEEDS_QUOTE_ESCAPE = /["\\]/;
  * Values must not contain NUL characters (PostgreSQL text cannot); input validation refuses them.
  */
 export class UnnestInsertDriver extends PostgreSqlDriver {
+  constructor(config: Configuration) {
+    super(config);
+    // PostgreSqlDriver fixes its platform; ours registers the tenant-aware schema generator (src/db/tenant-schema.ts).
+    // Nothing has read the platform yet: MikroORM takes it from the driver once constructed.
+    Object.assign(this, { platform: new TenantPostgreSqlPlatform() });
+  }
+
   override async nativeInsertMany<T extends object>(
     entityName: string,
     data: EntityDictionary<T>[],
