@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
-import { Migrator } from '@mikro-orm/migrations';
-import { entities, tenantScopedEntities } from './src/entities';
+import { addTenantFilter, entities } from './src/entities';
 import { QueryCountingLogger } from './src/db/query-stats';
+import { UnnestInsertDriver } from './src/db/unnest-insert-driver';
+import { TenantMigrator } from './src/db/tenant-schema';
 import { databaseUrlFromEnv } from './src/config';
 
 /**
@@ -12,22 +13,17 @@ import { databaseUrlFromEnv } from './src/config';
 export function createOrmOptions(clientUrl: string, overrides: Partial<Options> = {}): Options {
   return defineConfig({
     clientUrl,
+    // Multi-row inserts as one `insert … select * from unnest(…)` statement per table; its platform brings the
+    // schema generator with composite (tenant_id, …) foreign keys (src/db/tenant-schema.ts).
+    driver: UnnestInsertDriver,
     entities,
-    extensions: [Migrator],
-    // Bulk inserts must stay one multi-row statement per table whatever the batch size;
-    // MikroORM inlines the values, so no bind-parameter ceiling applies.
-    batchSize: 1_000_000,
+    // The tenant filter goes on every entity with a `tenant` relation (src/entities/tenant-scoped.ts).
+    discovery: { afterDiscovered: addTenantFilter },
+    // The migrator, diffing with the same tenant-aware schema generator (src/db/tenant-schema.ts).
+    extensions: [TenantMigrator],
     forceUtcTimezone: true,
     loggerFactory: (options) => new QueryCountingLogger(options),
     pool: { min: 0, max: 10 },
-    filters: {
-      tenant: {
-        name: 'tenant',
-        cond: (args: { tenantId: string }) => ({ tenant: args.tenantId }),
-        entity: tenantScopedEntities.map((entity) => entity.name),
-        default: true,
-      },
-    },
     migrations: {
       path: 'src/migrations',
       pathTs: 'src/migrations',

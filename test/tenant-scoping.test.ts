@@ -32,6 +32,35 @@ describe('tenant scoping', () => {
     }
   });
 
+  it('puts every entity with a tenant relation under the tenant filter, and each refuses a query without a tenant', async () => {
+    const all = Object.values(t.orm.getMetadata().getAll()).filter((meta) => !meta.abstract);
+    const owned = all.filter((meta) => 'tenant' in meta.properties);
+    // Derived from metadata, so it includes EmailQuota, whose tenant is part of its primary key, not TenantScoped's.
+    assert.deepEqual(owned.map((meta) => meta.className).sort(), [
+      'EmailQuota',
+      'Group',
+      'IdempotencyRecord',
+      'Invitation',
+      'Membership',
+      'MembershipGroup',
+      'MembershipPosition',
+      'MembershipRole',
+      'Position',
+      'Role',
+    ]);
+    const em = t.orm.em.fork();
+    for (const meta of owned) {
+      assert.equal(meta.filters.tenant?.default, true, `${meta.className} must carry the default tenant filter`);
+      await assert.rejects(() => em.find(meta.className, {}), /No arguments provided for filter 'tenant'/, meta.className);
+      await assert.rejects(() => em.count(meta.className, {}), /No arguments provided for filter 'tenant'/, meta.className);
+      assert.ok(Array.isArray(await em.find(meta.className, {}, { filters: { tenant: { tenantId: a.tenantId } } })));
+    }
+    for (const meta of all.filter((m) => !owned.includes(m))) {
+      assert.equal(meta.filters.tenant, undefined, `${meta.className} has no tenant and must not be filtered by one`);
+      assert.ok(Array.isArray(await em.find(meta.className, {})));
+    }
+  });
+
   it("makes another tenant's row unreachable by id", async () => {
     const em = t.orm.em.fork();
     em.setFilterParams('tenant', { tenantId: a.tenantId });

@@ -27,16 +27,4 @@ export const entities = [
   EmailQuota,
 ];
 
-/** Entities the `tenant` filter guards. */
-export const tenantScopedEntities = [
-  Membership,
-  MembershipRole,
-  MembershipGroup,
-  MembershipPosition,
-  Role,
-  Group,
-  Position,
-  Invitation,
-  IdempotencyRecord,
-  EmailQuota,
-];
+export { TENANT_FILTER, addTenantFilter, isTenantOwned } from './tenant-scoped';

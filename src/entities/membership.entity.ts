@@ -9,6 +9,8 @@ import { User } from './user.entity';
 /** A person in a tenant. Unique per (tenant, user): the backstop for concurrent invites. */
 @Entity({ tableName: 'membership' })
 @Unique({ name: 'membership_tenant_user_unique', properties: ['tenant', 'user'] })
+// Target of the tenant-bound foreign keys of links, invitations and the manager (src/db/tenant-schema.ts).
+@Unique({ name: 'membership_tenant_id_id_unique', properties: ['tenant', 'id'] })
 export class Membership extends TenantScoped {
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
