@@ -69,6 +69,7 @@ describe('accepting an invitation', () => {
     assert.match(shown.body, /<button type="submit">Accept invitation<\/button>/);
     assert.equal(shown.headers['referrer-policy'], 'no-referrer');
     assert.match(String(shown.headers['content-security-policy']), /frame-ancestors 'none'/);
+    assert.match(String(shown.headers['content-security-policy']), /form-action 'self' https:\/\/app\.example\.com;/, 'the form may lead to the redirect origin, and only there');
     assert.equal(await membershipStatus(invitationId), 'INVITED', 'showing the page changes nothing');
 
     const { csrf, cookie } = formOf(shown.body, shown.headers['set-cookie']);
@@ -83,6 +84,85 @@ describe('accepting an invitation', () => {
     const again = await page(token);
     assert.equal(again.statusCode, 410);
     assert.match(again.body, /already been used/);
+    assert.match(again.body, /href="https:\/\/app\.example\.com\/welcome"/, 'a reopened link still lets the person go on');
+  });
+
+  it('answers a second press of the button (double click, reload) like the first, and only for a while', async () => {
+    const { invitationId, token } = await inviteAndDeliver('twice@example.com', { redirectUrl: 'https://app.example.com/twice' });
+    const shown = await page(token);
+    const { csrf, cookie } = formOf(shown.body, shown.headers['set-cookie']);
+    const [first, second] = await Promise.all([submit(token, csrf, cookie), submit(token, csrf, cookie)]);
+    for (const res of [first, second]) {
+      assert.equal(res.statusCode, 303);
+      assert.equal(res.headers.location, 'https://app.example.com/twice');
+    }
+    const [{ accepted_at: acceptedAt }] = await t.sql('select accepted_at from invitation where id = $1', [invitationId]);
+    const third = await submit(token, csrf, cookie);
+    assert.equal(third.statusCode, 303, 'a reload that re-posts');
+    assert.equal(third.headers.location, 'https://app.example.com/twice');
+    const [row] = await t.sql('select status, accepted_at from invitation where id = $1', [invitationId]);
+    assert.deepEqual(row, { status: 'ACCEPTED', accepted_at: acceptedAt }, 'pressing again changes nothing');
+    assert.equal(await membershipStatus(invitationId), 'ACTIVE');
+
+    await t.sql(`update invitation set accepted_at = now() - interval '1 day' where id = $1`, [invitationId]);
+    const late = await submit(token, csrf, cookie);
+    assert.equal(late.statusCode, 410);
+    assert.match(late.body, /already been used/);
+    assert.equal(late.headers.location, undefined);
+  });
+
+  it('answers malformed cookies and bodies with 4xx, never 500', async () => {
+    const { invitationId, token } = await inviteAndDeliver('malformed@example.com');
+    const shown = await page(token);
+    const { csrf } = formOf(shown.body, shown.headers['set-cookie']);
+    for (const cookie of ['invite_csrf=%E0%A4%A', 'invite_csrf=%', 'invite_csrf', '=; ;=x', `invite_csrf="${'%'.repeat(40)}"`, 'invite_csrf=\u00ff']) {
+      const posted = await submit(token, csrf, cookie);
+      assert.ok([400, 403].includes(posted.statusCode), `${cookie}: ${posted.statusCode}`);
+      const shownAgain = await page(token, cookie);
+      assert.equal(shownAgain.statusCode, 200, cookie);
+      const fresh = formOf(shownAgain.body, shownAgain.headers['set-cookie']);
+      assert.match(fresh.cookie, /^invite_csrf=[\w-]{24}$/, `${cookie}: a malformed secret is replaced, not reused`);
+    }
+    const badBodies = [`token=%E0%A4%A&csrf=${csrf}`, 'token=%&csrf=%', `csrf=${csrf}&token[]=x&token[]=y`, '%'];
+    for (const payload of badBodies) {
+      const res = await t.app.server.inject({
+        method: 'POST',
+        url: '/invitations/accept',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: 'invite_csrf=%E0%A4%A' },
+        payload,
+      });
+      assert.ok(res.statusCode >= 400 && res.statusCode < 500, `${payload}: ${res.statusCode}`);
+    }
+    const json = await t.app.server.inject({ method: 'POST', url: '/invitations/accept', headers: { 'content-type': 'application/json' }, payload: '{"token":' });
+    assert.ok(json.statusCode >= 400 && json.statusCode < 500, `JSON: ${json.statusCode}`);
+    assert.equal((await page('%E0%A4%A')).statusCode, 410);
+    assert.equal(await membershipStatus(invitationId), 'INVITED');
+  });
+
+  it('never answers 500 for a stored redirect target: it sends the parser\'s href, or shows the success page', async () => {
+    const stored: Array<[string, string | undefined]> = [
+      ['https://app.example.com/€ uro', 'https://app.example.com/%E2%82%AC%20uro'],
+      ['https://app。example。com/dots', 'https://app.example.com/dots'],
+      ['HTTPS://APP.EXAMPLE.COM/Up', 'https://app.example.com/Up'],
+      ['https://app.example.com\\@evil.com', 'https://app.example.com/@evil.com'],
+      ['https://app.example.com/\r\nSet-Cookie: x=1', 'https://app.example.com/Set-Cookie:%20x=1'],
+      ['https://app.example.com@evil.com/', undefined],
+      ['javascript:alert(1)', undefined],
+      ['blob:https://app.example.com/x', undefined],
+      ['not a url at all', undefined],
+      ['https://app.example.com/a\u0001b', 'https://app.example.com/a%01b'],
+    ];
+    for (const [value, location] of stored) {
+      const { invitationId, token } = await inviteAndDeliver(`stored-${stored.findIndex(([v]) => v === value)}@example.com`);
+      await t.sql('update invitation set redirect_url = $2 where id = $1', [invitationId, value]);
+      const shown = await page(token);
+      assert.equal(shown.statusCode, 200, value);
+      const { csrf, cookie } = formOf(shown.body, shown.headers['set-cookie']);
+      const accepted = await submit(token, csrf, cookie);
+      assert.equal(accepted.statusCode, location ? 303 : 200, value);
+      assert.equal(accepted.headers.location, location, value);
+      assert.equal(await membershipStatus(invitationId), 'ACTIVE', value);
+    }
   });
 
   it('refuses a forged POST: no CSRF cookie, a mismatched one, or a foreign Origin', async () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -21,8 +22,19 @@ describe('in a browser: invite, open the dev mailbox, follow the link, accept', 
   let base: string;
   let token: string;
   let drop: () => Promise<void>;
+  /** Another origin on loopback (another port), standing in for the app the invitee is sent to. */
+  let target: Server;
+  let targetBase: string;
+  const landings: string[] = [];
 
   before(async () => {
+    const targetPort = await freePort();
+    targetBase = `http://127.0.0.1:${targetPort}`;
+    target = createServer((request, response) => {
+      landings.push(`${request.method} ${request.url}`);
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>Target app</title><h1>Welcome to the target app</h1>');
+    });
+    await new Promise<void>((resolve) => target.listen(targetPort, '127.0.0.1', resolve));
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     const db = await createScratchDatabase();
@@ -45,6 +57,7 @@ describe('in a browser: invite, open the dev mailbox, follow the link, accept', 
   });
   after(async () => {
     await browser?.close();
+    await new Promise((resolve) => target?.close(resolve));
     await worker?.stop();
     await app?.close();
     await app?.orm.close();
@@ -62,8 +75,28 @@ describe('in a browser: invite, open the dev mailbox, follow the link, accept', 
     return body.data.bulkInviteUsers.results[0].invitation.id as string;
   };
 
-  it('lands on the redirect URL with the membership ACTIVE', async () => {
-    const redirectUrl = `${base}/health`;
+  const membershipOf = async (invitationId: string) =>
+    (
+      await app.orm.em
+        .fork()
+        .getConnection()
+        .execute('select m.status from membership m join invitation i on i.membership_id = m.id where i.id = ?', [invitationId])
+    )[0].status;
+
+  /** The accept link from the email the worker delivered to the dev mailbox (polled: the worker sends it). */
+  const acceptLinkFor = async (email: string) => {
+    const connection = app.orm.em.fork().getConnection();
+    let html = '';
+    for (let i = 0; i < 100 && !html; i++) {
+      const rows = await connection.execute('select html from dev_mail where "to" = ?', [email]);
+      html = rows[0]?.html ?? '';
+      if (!html) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return /href="([^"]*\/invitations\/accept\?token=[^"]+)"/.exec(html)![1].replace(/&amp;/g, '&');
+  };
+
+  it('lands on the redirect URL on another origin, with the membership ACTIVE', async () => {
+    const redirectUrl = `${targetBase}/welcome?from=invite`;
     const invitationId = await inviteMyself('me@example.com', redirectUrl);
     const page = await browser.newPage();
     await page.goto(`${base}/dev/mailbox`);
@@ -80,24 +113,46 @@ describe('in a browser: invite, open the dev mailbox, follow the link, accept', 
     await page.getByRole('button', { name: 'Accept invitation' }).click();
     await page.waitForURL(redirectUrl);
     assert.equal(page.url(), redirectUrl);
-    const rows = await app.orm.em
-      .fork()
-      .getConnection()
-      .execute('select m.status from membership m join invitation i on i.membership_id = m.id where i.id = ?', [invitationId]);
-    assert.equal(rows[0].status, 'ACTIVE');
+    await page.getByRole('heading', { name: 'Welcome to the target app' }).waitFor();
+    assert.ok(landings.includes('GET /welcome?from=invite'), JSON.stringify(landings));
+    assert.equal(await membershipOf(invitationId), 'ACTIVE');
+
+    // Opening the link again: a clear page that still leads on, not an error.
+    const reopened = await page.goto(await acceptLinkFor('me@example.com'));
+    assert.equal(reopened?.status(), 410);
+    await page.getByRole('heading', { name: 'You have already accepted this invitation' }).waitFor();
+    await page.getByRole('link', { name: 'Continue' }).click();
+    await page.waitForURL(redirectUrl);
     await page.close();
+  });
+
+  it('lands on the redirect URL after a double click, and from a second tab pressed after the first', async () => {
+    const redirectUrl = `${targetBase}/again`;
+    const invitationId = await inviteMyself('twice@example.com', redirectUrl);
+    const link = await acceptLinkFor('twice@example.com');
+
+    const first = await browser.newPage();
+    const second = await browser.newPage();
+    await first.goto(link);
+    await second.goto(link);
+    await first.getByRole('button', { name: 'Accept invitation' }).dblclick();
+    await first.waitForURL(redirectUrl);
+    await first.getByRole('heading', { name: 'Welcome to the target app' }).waitFor();
+    assert.equal(await membershipOf(invitationId), 'ACTIVE');
+
+    // The second tab still shows the button from before the acceptance; pressing it is not an error either.
+    await second.getByRole('button', { name: 'Accept invitation' }).click();
+    await second.waitForURL(redirectUrl);
+    await second.getByRole('heading', { name: 'Welcome to the target app' }).waitFor();
+    assert.equal(second.url(), redirectUrl);
+    await first.close();
+    await second.close();
   });
 
   it('shows a clear page (410) for an expired link', async () => {
     const invitationId = await inviteMyself('late@example.com', `${base}/health`);
+    const link = await acceptLinkFor('late@example.com');
     const connection = app.orm.em.fork().getConnection();
-    let html = '';
-    for (let i = 0; i < 100 && !html; i++) {
-      const rows = await connection.execute(`select html from dev_mail where "to" = 'late@example.com'`);
-      html = rows[0]?.html ?? '';
-      if (!html) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    const link = /href="([^"]*\/invitations\/accept\?token=[^"]+)"/.exec(html)![1].replace(/&amp;/g, '&');
     await connection.execute(`update invitation set expires_at = now() - interval '1 second' where id = ?`, [invitationId]);
     const page = await browser.newPage();
     const response = await page.goto(link);

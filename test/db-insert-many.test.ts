@@ -72,31 +72,42 @@ describe('insertMany (set-based insert driver)', () => {
       id: randomUUID(),
       email: `${text}@x${i}`,
       emailNormalized: `n${i}:${text}`,
-      firstName: text,
-      lastName: i % 3 === 0 ? null : i % 3 === 1 ? undefined : text.toUpperCase(),
       createdAt: new Date(base + i * 1000),
+    }));
+    const members: RequiredEntityData<Membership>[] = users.map((user, i) => ({
+      id: randomUUID(),
+      tenant: tenant.id,
+      user: user.id as string,
+      status: MembershipStatus.INVITED,
+      firstName: AWKWARD[i],
+      lastName: i % 3 === 0 ? null : i % 3 === 1 ? undefined : AWKWARD[i].toUpperCase(),
+      createdAt: user.createdAt as Date,
     }));
     const { statements, sql } = await insertCapturing(() => orm.em.fork().insertMany(User, users));
     assert.equal(statements, 1);
     assert.equal(sql.length, 1);
     assert.match(sql[0], /^insert into "users" \(.+\) select \* from unnest\(\?::uuid\[\], \?::text\[\], /);
     assert.doesNotMatch(sql[0], /values/i);
+    const second = await insertCapturing(() => orm.em.fork().insertMany(Membership, members));
+    assert.equal(second.statements, 1);
 
     const em = orm.em.fork();
     const stored = await em.find(User, { id: users.map((u) => u.id as string) });
     assert.equal(stored.length, users.length);
     for (const user of users) {
       const row = stored.find((s) => s.id === user.id)!;
-      assert.deepEqual(
-        { email: row.email, emailNormalized: row.emailNormalized, firstName: row.firstName, lastName: row.lastName },
-        { email: user.email, emailNormalized: user.emailNormalized, firstName: user.firstName, lastName: user.lastName ?? null },
-      );
+      assert.deepEqual({ email: row.email, emailNormalized: row.emailNormalized }, { email: user.email, emailNormalized: user.emailNormalized });
       assert.equal(row.createdAt.getTime(), (user.createdAt as Date).getTime());
+    }
+    const storedMembers = await em.find(Membership, { id: members.map((m) => m.id as string) }, { filters: { tenant: { tenantId: tenant.id } } });
+    for (const member of members) {
+      const row = storedMembers.find((s) => s.id === member.id)!;
+      assert.deepEqual({ firstName: row.firstName, lastName: row.lastName }, { firstName: member.firstName, lastName: member.lastName ?? null });
     }
     // Not only a round trip through MikroORM: the database holds the exact text (and real NULLs).
     const raw = await em.getConnection().execute<Array<{ first_name: string; last_name: string | null }>>(
-      `select first_name, last_name from users where email_normalized = 'n0:' || ? or email_normalized = 'n10:' || ?`,
-      [AWKWARD[0], AWKWARD[10]],
+      `select first_name, last_name from membership where id in (?, ?)`,
+      [members[0].id, members[10].id],
     );
     assert.deepEqual(raw.map((r) => r.first_name).sort(), [AWKWARD[0], AWKWARD[10]].sort());
     assert.deepEqual(raw.map((r) => r.last_name), [null, null]);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { User } from '../src/entities';
 import { BULK_INVITE, type SeededTenant, type TestApp, createTestApp } from './helpers/harness';
-import { committedSamples, samplesFromSharedSeeds, seedSamples, shapeOf } from './helpers/seeds';
+import { committedSamples, samplesFromSharedSeeds, shapeOf } from './helpers/seeds';
 
 const APTLYDONE = '/auth/v1/user/bulk-invite';
 const ROYALTI = '/user/bulk';
@@ -22,17 +22,27 @@ describe('REST compatibility endpoints', () => {
   });
   after(() => t.close());
 
-  it('keeps the committed copy of the seed samples identical to ../shared/seeds', (ctx) => {
+  it('has committed seed samples with every field the contract documents, identical to ../shared/seeds when that is beside the checkout', () => {
+    const samples = committedSamples();
+    const keys = (o: object) => Object.keys(o).sort();
+    assert.deepEqual(keys(samples.aptlydone.request), ['tenantId', 'users']);
+    assert.deepEqual(
+      keys(samples.aptlydone.request.users[0]),
+      ['email', 'existingUser', 'firstName', 'groups', 'lastName', 'managerId', 'mobilePhone', 'positionIds', 'roleIds'],
+    );
+    assert.deepEqual(keys(samples.aptlydone.request.users[0].groups[0]), ['groupId', 'isPrimaryOrg']);
+    assert.deepEqual(samples.aptlydone.request.users[0].existingUser, {});
+    assert.deepEqual(keys(samples.aptlydone.response), ['data', 'message', 'statusCode', 'timestamp']);
+    assert.deepEqual(keys(samples.aptlydone.response.data), ['failed', 'results', 'successful', 'total']);
+    assert.deepEqual(keys(samples.royalti.request), ['message', 'redirect_url', 'sendEmail', 'users']);
+    assert.deepEqual(keys(samples.royalti.request.users[0]), ['country', 'email', 'firstName', 'ipi', 'lastName', 'nickName', 'phone', 'role', 'userType']);
+    assert.deepEqual(keys(samples.royalti.response), ['createdUsers', 'errors', 'message', 'processedCount']);
     const shared = samplesFromSharedSeeds();
-    if (!shared) {
-      ctx.diagnostic('../shared/seeds is not beside this checkout; compared against the committed copy only');
-      return;
-    }
-    assert.deepEqual(committedSamples(), shared);
+    if (shared) assert.deepEqual(samples, shared);
   });
 
   it("answers the aptlydone sample request (with this tenant's ids) with exactly the documented keys and types", async () => {
-    const { request, response } = seedSamples().aptlydone;
+    const { request, response } = committedSamples().aptlydone;
     const body = structuredClone(request);
     body.tenantId = a.tenantId;
     Object.assign(body.users[0], {
@@ -64,7 +74,7 @@ describe('REST compatibility endpoints', () => {
   });
 
   it("answers the royalti sample request (with this tenant's role) with exactly the documented keys and types", async () => {
-    const { request, response } = seedSamples().royalti;
+    const { request, response } = committedSamples().royalti;
     const body = structuredClone(request);
     Object.assign(body.users[0], {
       firstName: 'John',
@@ -125,12 +135,81 @@ describe('REST compatibility endpoints', () => {
     assert.equal(row.email_status, 'NOT_REQUESTED', 'sendEmail: false is honoured');
   });
 
-  it('ignores unknown extra fields, as real clients send them', async () => {
-    const res = await t.post(ROYALTI, { users: [{ email: 'extra@example.com', favouriteColour: 'teal' }], source: 'crm' }, a.token);
-    assert.equal(res.status, 200);
-    assert.deepEqual(res.body.createdUsers, ['extra@example.com']);
-    const apt = await t.post(APTLYDONE, { users: [{ email: 'extra2@example.com', existingUser: {}, foo: 1 }], bar: true }, a.token);
-    assert.equal(apt.body.data.successful, 1);
+  it("refuses unknown fields with 400 naming the field, in each product's format, writing nothing", async () => {
+    const before = await count('membership');
+    const royalti: Array<[unknown, string]> = [
+      [{ users: [{ email: 'typo@example.com' }], sendEmails: false }, 'Unknown field: sendEmails'],
+      [{ users: [{ email: 'typo@example.com', favouriteColour: 'teal' }] }, 'Unknown field: users[0].favouriteColour'],
+      [{ users: [{ email: 'ok@example.com' }, { email: 'typo@example.com', mobilePhone: '+15551234567' }] }, 'Unknown field: users[1].mobilePhone'],
+      [{ users: [{ email: 'typo@example.com' }], redirectUrl: 'https://app.example.com/' }, 'Unknown field: redirectUrl'],
+    ];
+    for (const [body, message] of royalti) {
+      const res = await t.post(ROYALTI, body, a.token);
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.deepEqual(res.body, { message });
+    }
+    const aptlydone: Array<[unknown, string]> = [
+      [{ users: [{ email: 'typo@example.com' }], sendEmail: false }, 'Unknown field: sendEmail'],
+      [{ users: [{ email: 'typo@example.com', phone: '+15551234567' }] }, 'Unknown field: users[0].phone'],
+      [{ users: [{ email: 'typo@example.com', existingUser: { userId: null, id: 'x' } }] }, 'Unknown field: users[0].existingUser.id'],
+      [{ users: [{ email: 'typo@example.com', groups: [{ groupId: a.groups[0], primary: true }] }] }, 'Unknown field: users[0].groups[0].primary'],
+    ];
+    for (const [body, message] of aptlydone) {
+      const res = await t.post(APTLYDONE, body, a.token);
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.deepEqual(Object.keys(res.body).sort(), ['message', 'statusCode', 'timestamp']);
+      assert.equal(res.body.statusCode, 400);
+      assert.equal(res.body.message, message);
+    }
+    assert.equal(await count('membership'), before);
+    assert.equal((await t.sql(`select count(*)::int as n from invitation where email = 'typo@example.com'`))[0].n, 0);
+  });
+
+  it('accepts every documented field, null where the products allow it', async () => {
+    const apt = await t.post(
+      APTLYDONE,
+      {
+        tenantId: null,
+        users: [
+          { email: 'nulls@example.com', firstName: null, lastName: null, mobilePhone: null, roleIds: null, groups: null, managerId: null, positionIds: null, existingUser: null },
+          { email: 'empty@example.com', existingUser: {}, groups: [{ groupId: a.groups[0], isPrimaryOrg: null }] },
+          { email: 'nulluser@example.com', existingUser: { userId: null } },
+        ],
+      },
+      a.token,
+    );
+    assert.equal(apt.status, 200, JSON.stringify(apt.body));
+    assert.equal(apt.body.data.successful, 3, JSON.stringify(apt.body));
+    const roy = await t.post(
+      ROYALTI,
+      {
+        users: [{ email: 'roy-nulls@example.com', firstName: null, lastName: null, nickName: null, userType: null, ipi: null, role: null, phone: null, country: null }],
+        sendEmail: null,
+        redirect_url: null,
+        message: null,
+      },
+      a.token,
+    );
+    assert.equal(roy.status, 200, JSON.stringify(roy.body));
+    assert.deepEqual(roy.body.createdUsers, ['roy-nulls@example.com']);
+  });
+
+  it('refuses an over-long message and a redirect_url the policy refuses (royalti), writing nothing', async () => {
+    const before = await count('membership');
+    const users = [{ email: 'refused@example.com' }];
+    const long = await t.post(ROYALTI, { users, message: 'x'.repeat(2001) }, a.token);
+    assert.equal(long.status, 400);
+    assert.deepEqual(Object.keys(long.body), ['message']);
+    assert.match(long.body.message, /message/);
+    assert.match(long.body.message, /2000/);
+    for (const redirect_url of ['javascript:alert(1)', 'http://evil.example.com/', 'https://user:pw@app.example.com/', 'not a url', 'data:text/html,hi']) {
+      const refused = await t.post(ROYALTI, { users, redirect_url }, a.token);
+      assert.equal(refused.status, 400, redirect_url);
+      assert.deepEqual(Object.keys(refused.body), ['message'], redirect_url);
+      assert.match(refused.body.message, /redirect/i, redirect_url);
+    }
+    assert.equal((await t.post(ROYALTI, { users, message: 'x'.repeat(2000), redirect_url: 'https://app.example.com/ok' }, a.token)).status, 200);
+    assert.equal(await count('membership'), before + 1);
   });
 
   it('invites a registered user by existingUser.userId (aptlydone); another tenant\'s person is "User not found"', async () => {

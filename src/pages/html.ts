@@ -3,11 +3,20 @@ import { escapeHtml } from '../mail/invitation-email';
 
 export { escapeHtml };
 
+export interface PageOptions {
+  /**
+   * Origins (besides this one) a form on the page may lead to. Browsers apply form-action to every redirect that
+   * follows a submission, so a form whose answer is a 303 to another origin needs that exact origin here.
+   */
+  formActionOrigins?: string[];
+}
+
 /** Pages are self-contained: no scripts, inline styles only, never framed, never leak the URL (it holds a token). */
-export function sendPage(reply: FastifyReply, status: number, title: string, body: string) {
+export function sendPage(reply: FastifyReply, status: number, title: string, body: string, options: PageOptions = {}) {
+  const formAction = ["'self'", ...(options.formActionOrigins ?? [])].join(' ');
   return reply
     .code(status)
-    .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+    .header('content-security-policy', `default-src 'none'; style-src 'unsafe-inline'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`)
     .header('referrer-policy', 'no-referrer')
     .header('x-content-type-options', 'nosniff')
     .header('x-frame-options', 'DENY')

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { classifyInfrastructureError } from '../http/infrastructure-errors';
 import type { Logger } from '../logger';
+import { validationMessage } from './rest-support';
 import { DomainError, UnreachableCaseError, type DomainErrorKind } from '../services/errors';
 
 /** The HTTP status of each domain error kind, for both REST shims. */
@@ -37,7 +38,7 @@ export function classifyRestError(error: unknown, log: Logger): { status: number
     case 'BODY_TOO_LARGE':
       return { status: 413, message: 'Request body too large' };
     case 'MALFORMED_REQUEST':
-      return { status: failure.status === 415 || failure.status === 406 ? failure.status : 400, message: failure.message };
+      return { status: failure.status === 415 ? 415 : 400, message: failure.validation ? validationMessage(failure.validation) : failure.message };
     case 'DATABASE_UNAVAILABLE':
       log.error({ err: error }, 'database unavailable');
       return { status: 503, message: 'Service temporarily unavailable' };

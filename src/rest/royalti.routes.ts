@@ -1,28 +1,13 @@
+import { type Static, Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { BulkInviteOutcome, BulkInviteService, InviteUserCommand } from '../services/bulk-invite';
 import { FAILURE_REASON } from './failure-reasons';
-import { displayName, errorResponses, idempotencyKeyHeaderSchema, idempotencyKeyOf, useErrorEnvelope } from './rest-support';
+import { MAX_REDIRECT_URL_LENGTH } from '../services/redirect-policy';
+import { displayName, errorResponses, idempotencyKeyHeaderSchema, idempotencyKeyOf, Nullable, useErrorEnvelope, useStrictValidation } from './rest-support';
 
-const nullableString = { type: ['string', 'null'] } as const;
-
-interface RoyaltiUser {
-  firstName?: string | null;
-  lastName?: string | null;
-  nickName?: string | null;
-  userType?: string | null;
-  email?: string | null;
-  ipi?: string | null;
-  role?: string | null;
-  phone?: string | null;
-  country?: string | null;
-}
-
-interface RoyaltiBody {
-  users: RoyaltiUser[];
-  sendEmail?: boolean | null;
-  redirect_url?: string | null;
-  message?: string | null;
-}
+/** As bulkInviteUsers documents it; the service checks it too. */
+const MAX_MESSAGE_LENGTH = 2000;
 
 export const royaltiErrorSchema = {
   type: 'object',
@@ -30,52 +15,62 @@ export const royaltiErrorSchema = {
   properties: { message: { type: 'string' } },
 } as const;
 
-const bodySchema = {
-  type: 'object',
-  required: ['users'],
-  properties: {
-    users: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          firstName: nullableString,
-          lastName: nullableString,
-          nickName: nullableString,
-          userType: nullableString,
-          email: nullableString,
-          ipi: { ...nullableString, description: 'IPI name number: 9 to 11 digits.' },
-          role: { ...nullableString, description: 'A role of the workspace, by name (case-insensitive).' },
-          phone: { ...nullableString, description: 'E.164, or national format with `country` as the region.' },
-          country: { ...nullableString, description: 'ISO 3166-1 alpha-2.' },
-        },
-      },
-    },
-    sendEmail: { type: ['boolean', 'null'], default: true, description: 'Send the invitation emails (default true).' },
-    redirect_url: { ...nullableString, description: 'Where the accept page sends the person afterwards (allow-listed).' },
-    message: { ...nullableString, description: 'Personal note for the invitation email (at most 2,000 characters).' },
+const NullableString = (description?: string) => Nullable(Type.String(description ? { description } : {}));
+
+/** One royalti user. Fields the product does not document are refused (400 naming the field). */
+const RoyaltiUser = Type.Object(
+  {
+    firstName: Type.Optional(NullableString()),
+    lastName: Type.Optional(NullableString()),
+    nickName: Type.Optional(NullableString()),
+    userType: Type.Optional(NullableString()),
+    email: Type.Optional(NullableString()),
+    ipi: Type.Optional(NullableString('IPI name number: 9 to 11 digits.')),
+    role: Type.Optional(NullableString('A role of the workspace, by name (case-insensitive).')),
+    phone: Type.Optional(NullableString('E.164, or national format with `country` as the region.')),
+    country: Type.Optional(NullableString('ISO 3166-1 alpha-2.')),
   },
-  examples: [
-    {
-      users: [
-        {
-          firstName: 'John',
-          lastName: 'Doe',
-          nickName: 'JD',
-          userType: 'artist',
-          email: 'john.doe@example.com',
-          ipi: '00012345678',
-          role: 'Member',
-          phone: '+1 (555) 123-4567',
-          country: 'US',
-        },
-      ],
-      sendEmail: true,
-      redirect_url: 'https://app.example.com/welcome',
-      message: 'Welcome aboard!',
-    },
-  ],
-} as const;
+  { additionalProperties: false },
+);
+
+/** The body of POST /user/bulk: the JSON schema Fastify validates and OpenAPI shows, and its TypeScript type. */
+const RoyaltiBody = Type.Object(
+  {
+    users: Type.Array(RoyaltiUser),
+    sendEmail: Type.Optional(Nullable(Type.Boolean({ default: true, description: 'Send the invitation emails (default true).' }))),
+    redirect_url: Type.Optional(
+      Nullable(Type.String({ maxLength: MAX_REDIRECT_URL_LENGTH, description: 'Where the accept page sends the person afterwards (allow-listed).' })),
+    ),
+    message: Type.Optional(
+      Nullable(Type.String({ maxLength: MAX_MESSAGE_LENGTH, description: 'Personal note for the invitation email (at most 2,000 characters).' })),
+    ),
+  },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        users: [
+          {
+            firstName: 'John',
+            lastName: 'Doe',
+            nickName: 'JD',
+            userType: 'artist',
+            email: 'john.doe@example.com',
+            ipi: '00012345678',
+            role: 'Member',
+            phone: '+1 (555) 123-4567',
+            country: 'US',
+          },
+        ],
+        sendEmail: true,
+        redirect_url: 'https://app.example.com/welcome',
+        message: 'Welcome aboard!',
+      },
+    ],
+  },
+);
+
+type RoyaltiUser = Static<typeof RoyaltiUser>;
 
 const responseSchema = {
   200: {
@@ -136,8 +131,9 @@ export function toRoyaltiResponse(users: RoyaltiUser[], outcome: BulkInviteOutco
 /** POST /user/bulk, as the royalti.io API speaks it. The workspace is the token's tenant. */
 export async function royaltiRoutes(app: FastifyInstance, opts: { bulkInvites: BulkInviteService }) {
   useErrorEnvelope(app, (_status, message) => ({ message }));
+  useStrictValidation(app);
 
-  app.post<{ Body: RoyaltiBody }>(
+  app.withTypeProvider<TypeBoxTypeProvider>().post(
     '/user/bulk',
     {
       schema: {
@@ -146,7 +142,7 @@ export async function royaltiRoutes(app: FastifyInstance, opts: { bulkInvites: B
         tags: ['royalti'],
         security: [{ bearerAuth: [] }],
         headers: idempotencyKeyHeaderSchema,
-        body: bodySchema,
+        body: RoyaltiBody,
         response: responseSchema,
       },
     },

@@ -228,6 +228,20 @@ export class InvitationService {
     });
   }
 
+  /**
+   * The outcome of an acceptance this same token already made, if it was recent: a second press of the accept
+   * button (a double click, a reload that re-posts, back-and-press) answers like the first instead of with an
+   * error. Only the token's holder can ask, it changes nothing, and it tells nothing the first answer did not.
+   */
+  async recentAcceptance(ctx: RequestContext, token: string, withinMs: number): Promise<AcceptOutcome | null> {
+    if (typeof token !== 'string' || token.length < 20 || token.length > 200) return null;
+    const invitation = await ctx.em.findOne(Invitation, { tokenHash: hashToken(token) }, { filters: { tenant: false } });
+    if (!invitation || invitation.status !== StoredInvitationStatus.ACCEPTED || !invitation.acceptedAt) return null;
+    if (Date.now() - invitation.acceptedAt.getTime() > withinMs) return null;
+    const tenant = await ctx.em.findOneOrFail(Tenant, invitation.tenant.id);
+    return { invitation: toInvitationView(invitation), redirectUrl: invitation.redirectUrl ?? null, tenantName: tenant.name };
+  }
+
   private async findUsable(em: EntityManager, token: string, lock = false): Promise<Invitation> {
     const valid = typeof token === 'string' && token.length >= 20 && token.length <= 200;
     // Looked up by the secret itself, before any tenant is known.

@@ -1,32 +1,48 @@
 import type { AppConfig } from '../config';
 
-const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
+/** What decides where invitees may be sent: the allow-listed origins (already `new URL(entry).origin`) and the environment. */
 export type RedirectPolicy = Pick<AppConfig, 'redirectUrlAllowlist' | 'isProduction'>;
 
+export type RedirectTarget = { ok: true; href: string } | { ok: false; reason: string };
+
+/** Longer targets are refused: browsers and proxies cut long Location headers, and the column is bounded. */
+export const MAX_REDIRECT_URL_LENGTH = 2048;
+
+/** Hostnames (as the WHATWG parser spells them) that plain http: may name outside production. */
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
 /**
- * Where invitees may be sent after accepting: the allow-listed origins when REDIRECT_URL_ALLOWLIST is set,
- * otherwise any https: URL (and http://localhost outside production). The target is parsed with the WHATWG URL
- * parser and its `href` is what gets stored and sent, so what was checked is exactly what a browser follows.
+ * Where an invitee may be sent after accepting, as the WHATWG URL parser reads `raw` (the parser browsers use,
+ * so what is checked is what a browser would follow). Only https: (and http: to loopback outside production);
+ * no credentials; with REDIRECT_URL_ALLOWLIST set, only its origins, compared on the parsed URL's `origin`.
+ * The returned `href` is what to store and send in Location: ASCII, percent-encoded, IDN in punycode.
+ * Pure: no I/O, the same answer for the same input and policy.
  */
-export function normalizeRedirectTarget(raw: string, policy: RedirectPolicy): { ok: true; href: string } | { ok: false; reason: string } {
-  if (raw.length > 2048) return { ok: false, reason: 'longer than 2048 characters' };
-  let parsed: URL;
+export function normalizeRedirectTarget(raw: string, policy: RedirectPolicy): RedirectTarget {
+  if (typeof raw !== 'string' || raw.length === 0) return { ok: false, reason: 'empty' };
+  if (raw.length > MAX_REDIRECT_URL_LENGTH) return { ok: false, reason: `longer than ${MAX_REDIRECT_URL_LENGTH} characters` };
+  let url: URL;
   try {
-    parsed = new URL(raw);
+    url = new URL(raw);
   } catch {
     return { ok: false, reason: 'not an absolute URL' };
   }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return { ok: false, reason: `${parsed.protocol} URLs are not allowed` };
-  if (parsed.username || parsed.password) return { ok: false, reason: 'credentials in the URL' };
-  if (policy.redirectUrlAllowlist) {
-    return policy.redirectUrlAllowlist.includes(parsed.origin) ? { ok: true, href: parsed.href } : { ok: false, reason: 'origin not in the allow-list' };
+  // Scheme first: blob:https://allowed.example/… reports the allowed origin, yet is not a place to send anyone.
+  if (url.protocol === 'http:') {
+    if (policy.isProduction) return { ok: false, reason: 'http: is not allowed in production' };
+    if (!LOOPBACK_HOSTS.has(url.hostname)) return { ok: false, reason: 'http: is only allowed to localhost' };
+  } else if (url.protocol !== 'https:') {
+    return { ok: false, reason: `${url.protocol} URLs are not allowed` };
   }
-  if (parsed.protocol === 'https:') return { ok: true, href: parsed.href };
-  if (!policy.isProduction && LOCAL_HOSTS.has(parsed.hostname)) return { ok: true, href: parsed.href };
-  return { ok: false, reason: 'only https: (or http: to localhost outside production)' };
+  if (url.username || url.password) return { ok: false, reason: 'credentials in the URL are not allowed' };
+  if (policy.redirectUrlAllowlist && !policy.redirectUrlAllowlist.includes(url.origin)) {
+    return { ok: false, reason: `origin ${url.origin} is not allow-listed` };
+  }
+  if (url.href.length > MAX_REDIRECT_URL_LENGTH) return { ok: false, reason: `longer than ${MAX_REDIRECT_URL_LENGTH} characters` };
+  return { ok: true, href: url.href };
 }
 
-export function isRedirectAllowed(url: string, policy: RedirectPolicy): boolean {
-  return normalizeRedirectTarget(url, policy).ok;
+/** @deprecated Use normalizeRedirectTarget and store its `href`; kept while callers move over. */
+export function isRedirectAllowed(url: string, config: RedirectPolicy): boolean {
+  return normalizeRedirectTarget(url, config).ok;
 }
