@@ -16,6 +16,7 @@ import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
 import { Group, Position, Role, Tenant } from '../src/entities';
 import { createLogger } from '../src/logger';
 import { ROOT, freePort, spawnEntry } from '../test/helpers/processes';
+import { FLOOR_SCHEMA, createMinimalSchema, floorRun } from './run';
 
 const N = Number(process.argv[2] ?? 10_000);
 const REQUESTS = Number(process.argv[3] ?? 3);
@@ -76,15 +77,18 @@ function summariseProfile(profile: Profile, wallMs: number) {
   }
   const top = (map: Map<string, number>, k: number) =>
     [...map].sort((a, b) => b[1] - a[1]).slice(0, k).map(([name, ms]) => `| ${(ms / REQUESTS).toFixed(1)} | ${((100 * ms) / total).toFixed(1)} % | \`${name}\` |`);
-  console.log(`\nCPU profile: ${(total / REQUESTS).toFixed(0)} ms sampled per request, ${(wallMs / REQUESTS).toFixed(0)} ms wall per request (client side).\n`);
+  const busy = total - (byPackage.get('(idle)') ?? 0);
+  console.log(`\nCPU profile: ${(busy / REQUESTS).toFixed(0)} ms busy (not idle) per request; ${(wallMs / REQUESTS).toFixed(0)} ms wall per request (client side).\n`);
   console.log('Self time by package (ms per request):\n\n| ms | share | package |\n|---:|---:|---|');
   console.log(top(byPackage, 15).join('\n'));
   console.log('\nTop self-time functions (ms per request):\n\n| ms | share | function |\n|---:|---:|---|');
   console.log(top(byFunction, 30).join('\n'));
 }
 
-function summariseSql(statements: Statement[], wallMs: number) {
-  const shape = (sql: string) => sql.replace(/\s+/g, ' ').replace(/E'\{.*?\}'/g, "E'{…}'").slice(0, 140);
+function summariseSql(statements: Statement[], wallMs: number, floors: Record<string, Map<string, number>>) {
+  const shape = (sql: string) =>
+    sql.replace(/\s+/g, ' ').replace(/E'(?:[^']|'')*'/g, "E'…'").replace(/'(?:[^']|'')*'/g, "'…'").replace(/(?:'…', )+'…'/g, "'…'").slice(0, 120);
+  const tableOf = (sql: string) => /^insert into "?(\w+)"?/.exec(sql)?.[1] ?? '';
   const grouped = new Map<string, { count: number; ms: number; rows: number }>();
   for (const s of statements) {
     const key = shape(s.sql);
@@ -99,9 +103,17 @@ function summariseSql(statements: Statement[], wallMs: number) {
     `\nSQL: ${statements.length / REQUESTS} statements per request, ${(total / REQUESTS).toFixed(0)} ms per request waiting on PostgreSQL ` +
       `(${((100 * total) / wallMs).toFixed(0)} % of wall), in order of first use (ms per request):\n`,
   );
-  console.log('| ms | rows | count | statement |\n|---:|---:|---:|---|');
+  const names = Object.keys(floors);
+  console.log(`| ms | ${names.map((name) => `${name} ms`).join(' | ')} | rows | count | statement |\n|---:|${names.map(() => '---:|').join('')}---:|---:|---|`);
   for (const [sql, e] of grouped) {
-    console.log(`| ${(e.ms / REQUESTS).toFixed(1)} | ${Math.round(e.rows / REQUESTS)} | ${e.count / REQUESTS} | \`${sql.replace(/\|/g, '\\|')}\` |`);
+    const key = tableOf(sql) || (sql.includes('add_job') ? 'add_job' : /^(begin|commit)\b/i.exec(sql)?.[1].toLowerCase() ?? '');
+    const floor = names.map((name) => floors[name].get(key));
+    const cells = floor.map((ms) => (ms === undefined ? '' : (ms / REQUESTS).toFixed(1)));
+    console.log(`| ${(e.ms / REQUESTS).toFixed(1)} | ${cells.join(' | ')} | ${Math.round(e.rows / REQUESTS)} | ${e.count / REQUESTS} | \`${sql.replace(/\|/g, '\\|')}\` |`);
+  }
+  for (const name of names) {
+    const total = [...floors[name].values()].reduce((sum, ms) => sum + ms, 0);
+    console.log(`\n${name}: ${(total / REQUESTS).toFixed(0)} ms per request for the same rows.`);
   }
 }
 
@@ -167,21 +179,32 @@ async function main() {
       return performance.now() - started;
     };
 
+    const floorClient = new Client({ connectionString: url });
+    await floorClient.connect();
+    const catalog = { tenantId: tenant.id, roleId: role.id, groupId: group.id, positionId: position.id };
+    await createMinimalSchema(floorClient, catalog);
+    const floors = { 'our-schema floor': new Map<string, number>(), 'minimal floor': new Map<string, number>() };
     await invite(50);
     await invite(N);
+    await floorRun(floorClient, catalog, N, 'public');
+    await floorRun(floorClient, catalog, N, FLOOR_SCHEMA);
     server.child.kill('SIGUSR2');
     await server.waitFor(/profiling started/);
     let wallMs = 0;
     for (let i = 0; i < REQUESTS; i++) {
       const ms = await invite(N);
       wallMs += ms;
-      process.stderr.write(`request ${i + 1}: ${Math.round(ms)} ms\n`);
+      // The floors run between the profiled requests, so that drift on a shared machine hits both alike.
+      const ours = await floorRun(floorClient, catalog, N, 'public', floors['our-schema floor']);
+      const minimal = await floorRun(floorClient, catalog, N, FLOOR_SCHEMA, floors['minimal floor']);
+      process.stderr.write(`request ${i + 1}: service ${Math.round(ms)} ms, our-schema floor ${Math.round(ours)} ms, minimal floor ${Math.round(minimal)} ms\n`);
     }
     server.child.kill('SIGUSR2');
     await server.waitFor(/profile written/);
 
     summariseProfile(JSON.parse(readFileSync(`${out}.cpuprofile`, 'utf8')) as Profile, wallMs);
-    summariseSql(JSON.parse(readFileSync(`${out}.sql.json`, 'utf8')) as Statement[], wallMs);
+    await floorClient.end();
+    summariseSql(JSON.parse(readFileSync(`${out}.sql.json`, 'utf8')) as Statement[], wallMs, floors);
     console.log(`\nRaw profile: ${relative(ROOT, out)}.cpuprofile; statements: ${relative(ROOT, out)}.sql.json`);
   } finally {
     if (server) {

@@ -48,7 +48,7 @@ const log = createLogger('warn');
 /** The bench invites far more people per hour into one tenant than any real tenant's email budget allows. */
 const EMAIL_BUDGET = { EMAILS_PER_TENANT_PER_HOUR: '100000000' };
 
-interface Catalog {
+export interface Catalog {
   tenantId: string;
   roleId: string;
   groupId: string;
@@ -107,8 +107,8 @@ async function serviceRun(base: string, token: string, catalog: Catalog, n: numb
  * needs (one user per email, one membership per tenant and user, one link per pair), foreign keys to parents,
  * and nothing else — no secondary indexes, checks, defaults or columns the rows leave empty.
  */
-const FLOOR_SCHEMA = 'bench_floor';
-async function createMinimalSchema(client: Client, catalog: Catalog) {
+export const FLOOR_SCHEMA = 'bench_floor';
+export async function createMinimalSchema(client: Client, catalog: Catalog) {
   const s = FLOOR_SCHEMA;
   await client.query(`
     create schema ${s};
@@ -142,7 +142,14 @@ async function createMinimalSchema(client: Client, catalog: Catalog) {
  * 2. The floors: the same rows with raw pg in one transaction, one INSERT … SELECT FROM unnest(…) per table, into
  * our schema (`public`, plus the worker's wake-up job the service enqueues) or into the minimal one.
  */
-async function floorRun(client: Client, catalog: Catalog, n: number, schema: 'public' | typeof FLOOR_SCHEMA): Promise<number> {
+export async function floorRun(
+  client: Client,
+  catalog: Catalog,
+  n: number,
+  schema: 'public' | typeof FLOOR_SCHEMA,
+  /** When given, each statement's duration, keyed by its table (bench/profile.ts compares them with the service's). */
+  timings?: Map<string, number>,
+): Promise<number> {
   const list = people(n, schema === 'public' ? 'floor' : 'minfloor');
   const s = schema;
   const started = performance.now();
@@ -151,40 +158,46 @@ async function floorRun(client: Client, catalog: Catalog, n: number, schema: 'pu
   const now = new Date();
   const expires = new Date(now.getTime() + 7 * 86_400_000);
   const tenant = Array(n).fill(catalog.tenantId);
-  await client.query('begin');
-  await client.query(
+  const query = async (sql: string, values?: unknown[]) => {
+    const at = performance.now();
+    await client.query(sql, values);
+    const table = /insert into \S+?\.(\w+)/.exec(sql)?.[1] ?? (sql.includes('add_job') ? 'add_job' : sql.trim().split(/\s/)[0]);
+    timings?.set(table, (timings.get(table) ?? 0) + performance.now() - at);
+  };
+  await query('begin');
+  await query(
     `insert into ${s}.users (id, email, email_normalized, first_name, last_name, created_at)
      select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])`,
     [userIds, list.map((p) => p.email), list.map((p) => p.email), list.map((p) => p.firstName), list.map((p) => p.lastName), Array(n).fill(now)],
   );
-  await client.query(
+  await query(
     `insert into ${s}.membership (id, tenant_id, user_id, status, created_at)
      select id, t, u, 'INVITED', c from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[]) as x(id, t, u, c)`,
     [membershipIds, tenant, userIds, Array(n).fill(now)],
   );
-  await client.query(
+  await query(
     `insert into ${s}.membership_role (tenant_id, membership_id, role_id) select * from unnest($1::uuid[], $2::uuid[], $3::uuid[])`,
     [tenant, membershipIds, Array(n).fill(catalog.roleId)],
   );
-  await client.query(
+  await query(
     `insert into ${s}.membership_group (tenant_id, membership_id, group_id, is_primary_org)
      select t, m, g, true from unnest($1::uuid[], $2::uuid[], $3::uuid[]) as x(t, m, g)`,
     [tenant, membershipIds, Array(n).fill(catalog.groupId)],
   );
-  await client.query(
+  await query(
     `insert into ${s}.membership_position (tenant_id, membership_id, position_id) select * from unnest($1::uuid[], $2::uuid[], $3::uuid[])`,
     [tenant, membershipIds, Array(n).fill(catalog.positionId)],
   );
-  await client.query(
+  await query(
     `insert into ${s}.invitation (id, tenant_id, membership_id, email, token_hash, status, expires_at, email_status, email_attempts, email_next_attempt_at, created_at)
      select id, t, m, e, h, 'PENDING', x, 'QUEUED', 0, c, c
        from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[]) as v(id, t, m, e, h, x, c)`,
     [list.map(() => randomUUID()), tenant, membershipIds, list.map((p) => p.email), list.map(() => randomUUID() + randomUUID()), Array(n).fill(expires), Array(n).fill(now)],
   );
   if (schema === 'public') {
-    await client.query(`select graphile_worker.add_job('bench_noop', '{}'::json, job_key := 'bench-floor', job_key_mode := 'replace')`);
+    await query(`select graphile_worker.add_job('bench_noop', '{}'::json, job_key := 'bench-floor', job_key_mode := 'replace')`);
   }
-  await client.query('commit');
+  await query('commit');
   return performance.now() - started;
 }
 
@@ -485,7 +498,9 @@ async function main() {
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
