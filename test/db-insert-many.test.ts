@@ -86,7 +86,7 @@ describe('insertMany (set-based insert driver)', () => {
     const { statements, sql } = await insertCapturing(() => orm.em.fork().insertMany(User, users));
     assert.equal(statements, 1);
     assert.equal(sql.length, 1);
-    assert.match(sql[0], /^insert into "users" \(.+\) select \* from unnest\(\?::uuid\[\], \?::text\[\], /);
+    assert.match(sql[0], /^insert into "users" \(.+\) select .+ from unnest\(\?::uuid\[\], \?::text\[\], /);
     assert.doesNotMatch(sql[0], /values/i);
     const second = await insertCapturing(() => orm.em.fork().insertMany(Membership, members));
     assert.equal(second.statements, 1);
@@ -139,7 +139,8 @@ describe('insertMany (set-based insert driver)', () => {
         { tenant: tenant.id, membership: memberships[0].id!, group: groups[1] as string, isPrimaryOrg: false },
       ]),
     );
-    assert.match(sql[0], /unnest\(\?::uuid\[\], \?::uuid\[\], \?::uuid\[\], \?::boolean\[\]\)/);
+    // The tenant and the membership are the same for both rows: sent once, as scalars; the rest as arrays.
+    assert.match(sql[0], /select \?::uuid, \?::uuid, v\.c2, v\.c3 from unnest\(\?::uuid\[\], \?::boolean\[\]\)/);
 
     const outcomes = [
       { s: AWKWARD.join('|'), n: 1.5, b: true, nothing: null, nested: [1, null, { a: '😀', '{}': '"' }] },

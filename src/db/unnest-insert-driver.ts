@@ -80,15 +80,39 @@ export class UnnestInsertDriver extends PostgreSqlDriver {
     );
     if (needsReturning) return undefined;
 
-    const params: unknown[] = [];
+    const columns: Array<{ prop: EntityProperty<T>; texts: Array<string | null> }> = [];
     for (const prop of props) {
-      const literal = this.arrayLiteral(prop, rows, options.convertCustomTypes ?? true);
-      if (literal === UNSUPPORTED) return undefined;
-      params.push(literal);
+      const texts = this.columnTexts(prop, rows, options.convertCustomTypes ?? true);
+      if (texts === UNSUPPORTED) return undefined;
+      columns.push({ prop, texts });
     }
-    const columns = props.map((prop) => this.platform.quoteIdentifier(prop.fieldNames[0])).join(', ');
-    const arrays = props.map((prop) => `?::${prop.columnTypes[0]}[]`).join(', ');
-    return { sql: `insert into ${this.getTableName(meta, options)} (${columns}) select * from unnest(${arrays})`, params };
+    // A column with one value for every row (the tenant, a shared timestamp, a status) is sent once as a scalar:
+    // only the columns that vary travel as arrays, which PostgreSQL then parses element by element.
+    const constant = columns.map(({ texts }) => texts.every((t) => t === texts[0]));
+    if (constant.every(Boolean)) constant[0] = false;
+    const params: unknown[] = [];
+    const selected: string[] = [];
+    const arrays: string[] = [];
+    const aliases: string[] = [];
+    columns.forEach(({ prop, texts }, i) => {
+      const type = prop.columnTypes[0];
+      if (constant[i]) {
+        selected.push(texts[0] === null ? `null::${type}` : `?::${type}`);
+        if (texts[0] !== null) params.push(texts[0]);
+      } else {
+        const alias = `c${i}`;
+        selected.push(`v.${alias}`);
+        arrays.push(`?::${type}[]`);
+        aliases.push(alias);
+      }
+    });
+    // Array parameters follow the scalar ones in the statement text: select list first, then unnest(...).
+    for (let i = 0; i < columns.length; i++) if (!constant[i]) params.push(arrayLiteral(columns[i].texts));
+    const names = props.map((prop) => this.platform.quoteIdentifier(prop.fieldNames[0])).join(', ');
+    return {
+      sql: `insert into ${this.getTableName(meta, options)} (${names}) select ${selected.join(', ')} from unnest(${arrays.join(', ')}) as v(${aliases.join(', ')})`,
+      params,
+    };
   }
 
   private fitsArrayColumn(prop: EntityProperty): boolean {
@@ -102,22 +126,18 @@ export class UnnestInsertDriver extends PostgreSqlDriver {
     );
   }
 
-  /**
-   * One column of every row as a string literal holding a PostgreSQL array literal, `E'{"a","b",NULL}'`, handed
-   * to MikroORM as raw SQL: it inlines parameters into the statement, and its own quoting would walk such a
-   * string one character at a time. Values are converted as `super.nativeInsertMany` converts them.
-   */
-  private arrayLiteral(prop: EntityProperty, rows: Array<Record<string, unknown>>, convertCustomTypes: boolean) {
+  /** One column of every row as PostgreSQL text input (null for NULL), converted as `super.nativeInsertMany` converts. */
+  private columnTexts(prop: EntityProperty, rows: Array<Record<string, unknown>>, convertCustomTypes: boolean): Array<string | null> | typeof UNSUPPORTED {
     const json = prop.customType instanceof JsonType;
     const convert = convertCustomTypes && prop.customType ? prop.customType : undefined;
-    const parts = new Array<string>(rows.length);
+    const texts = new Array<string | null>(rows.length);
     // Rows of one request share their timestamps: format each distinct one once.
     let lastDate: Date | undefined;
     let lastDateText = '';
     for (let i = 0; i < rows.length; i++) {
       let value = rows[i][prop.name];
       if (value === null && prop.nullable) {
-        parts[i] = 'NULL';
+        texts[i] = null;
         continue;
       }
       value ??= prop.default;
@@ -125,33 +145,40 @@ export class UnnestInsertDriver extends PostgreSqlDriver {
         // MikroORM writes `default` here, which an array element cannot say; for a nullable column without a
         // database default (the schema test keeps columns and metadata in step) that is NULL.
         if (!prop.nullable || prop.defaultRaw) return UNSUPPORTED;
-        parts[i] = 'NULL';
+        texts[i] = null;
         continue;
       }
       if (Utils.isRawSql(value)) return UNSUPPORTED;
       if (convert) value = convert.convertToDatabaseValue(value, this.platform, { key: prop.name, mode: 'query-data' });
-      if (value === null || value === undefined) {
-        parts[i] = 'NULL';
-        continue;
-      }
-      let text: string;
-      if (typeof value === 'string') text = value;
-      else if (json) text = JSON.stringify(value);
-      else if (typeof value === 'number' || typeof value === 'bigint') text = String(value);
-      else if (typeof value === 'boolean') text = value ? 't' : 'f';
+      if (value === null || value === undefined) texts[i] = null;
+      else if (typeof value === 'string') texts[i] = value;
+      else if (json) texts[i] = JSON.stringify(value);
+      else if (typeof value === 'number' || typeof value === 'bigint') texts[i] = String(value);
+      else if (typeof value === 'boolean') texts[i] = value ? 't' : 'f';
       else if (value instanceof Date) {
         if (value !== lastDate) {
           lastDate = value;
           lastDateText = (this.platform as PostgreSqlPlatform).formatDate(value);
         }
-        text = lastDateText;
-      } else if (Utils.isPlainObject(value)) text = JSON.stringify(value);
+        texts[i] = lastDateText;
+      } else if (Utils.isPlainObject(value)) texts[i] = JSON.stringify(value);
       else return UNSUPPORTED;
-      parts[i] = NEEDS_QUOTE_ESCAPE.test(text) ? `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"` : `"${text}"`;
     }
-    const literal = `{${parts.join(',')}}`;
-    const escaped =
-      literal.includes('\\') || literal.includes("'") ? literal.replace(/\\/g, '\\\\').replace(/'/g, "''") : literal;
-    return raw(`E'${escaped}'`);
+    return texts;
   }
+}
+
+/**
+ * A column as a string literal holding a PostgreSQL array literal, `E'{"a","b",NULL}'`, handed to MikroORM as raw
+ * SQL: it inlines parameters into the statement, and its own quoting would walk such a string one character at a time.
+ */
+function arrayLiteral(texts: ReadonlyArray<string | null>) {
+  const parts = new Array<string>(texts.length);
+  for (let i = 0; i < texts.length; i++) {
+    const text = texts[i];
+    parts[i] = text === null ? 'NULL' : NEEDS_QUOTE_ESCAPE.test(text) ? `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"` : `"${text}"`;
+  }
+  const literal = `{${parts.join(',')}}`;
+  const escaped = literal.includes('\\') || literal.includes("'") ? literal.replace(/\\/g, '\\\\').replace(/'/g, "''") : literal;
+  return raw(`E'${escaped}'`);
 }
