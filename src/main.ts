@@ -1,11 +1,11 @@
-import { buildApp } from './app';
-import { createOrm, migrate } from './db/orm';
-import { PERMISSIONS, mintToken } from './auth/jwt';
+import type * as AppModule from './app';
+import type * as JwtModule from './auth/jwt';
+import type * as OrmModule from './db/orm';
+import type * as DemoModule from './dev/demo-seed';
+import type * as WorkerModule from './mail/email-worker';
 import { loadConfig } from './config';
 import { databaseFailure, openDatabase } from './db/database';
 import { type Logger, createLogger } from './logger';
-import { startEmailWorker } from './mail/email-worker';
-import { ensureDemoTenant } from './dev/demo-seed';
 import { StartupError, assertCanListen, listenFailure, runService } from './startup';
 
 const DEMO_TOKEN_DAYS = 30;
@@ -28,6 +28,12 @@ runService({
     const db = await openDatabase(config, log, signal);
     onStop(() => db.stop());
     signal.throwIfAborted();
+    // Loaded once the configuration and the database are known good: a refused start answers in a moment.
+    const { buildApp }: typeof AppModule = require('./app');
+    const { createOrm, migrate }: typeof OrmModule = require('./db/orm');
+    const { PERMISSIONS, mintToken }: typeof JwtModule = require('./auth/jwt');
+    const { startEmailWorker }: typeof WorkerModule = require('./mail/email-worker');
+    const { ensureDemoTenant }: typeof DemoModule = require('./dev/demo-seed');
     const orm = await createOrm(db.url).catch((error) => Promise.reject(databaseFailure(error, db.url)));
     onStop(() => orm.close());
     await migrate(orm, db.url, log).catch((error: Error) =>

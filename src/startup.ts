@@ -75,7 +75,7 @@ export function runService(options: ServiceOptions): void {
       return;
     }
     phase = 'stopping';
-    say(`${signal}: shutting down, finishing in-flight requests`);
+    say(`${signal}: shutting down, finishing in-flight work`);
     const force = setTimeout(() => {
       say('shutdown took too long; exiting');
       process.exit(1);

@@ -1,9 +1,9 @@
 /** The email worker alone (`npm run worker`), so API and workers scale separately. */
-import { createOrm, migrate } from './db/orm';
+import type * as OrmModule from './db/orm';
+import type * as WorkerModule from './mail/email-worker';
 import { loadConfig } from './config';
 import { databaseFailure, openDatabase } from './db/database';
 import { type Logger, createLogger } from './logger';
-import { startEmailWorker } from './mail/email-worker';
 import { StartupError, runService } from './startup';
 
 let log: Logger | undefined;
@@ -20,6 +20,9 @@ runService({
     const db = await openDatabase(config, log, signal);
     onStop(() => db.stop());
     signal.throwIfAborted();
+    // Loaded once the configuration and the database are known good: a refused start answers in a moment.
+    const { createOrm, migrate }: typeof OrmModule = require('./db/orm');
+    const { startEmailWorker }: typeof WorkerModule = require('./mail/email-worker');
     const orm = await createOrm(db.url).catch((error) => Promise.reject(databaseFailure(error, db.url)));
     onStop(() => orm.close());
     await migrate(orm, db.url, log).catch((error: Error) =>
