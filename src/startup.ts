@@ -18,7 +18,7 @@ export interface Startup {
 }
 
 export interface ServiceOptions {
-  /** Called with each step's logs in mind: by the time it runs, every startup step has logged. */
+  /** Starts everything, registering how to stop each part as it goes; resolves once the service is ready. */
   start(startup: Startup): Promise<void>;
   /** Where graceful-shutdown messages go once started (a logger is not available before the config is). */
   onShutdownMessage?(message: string, error?: unknown): void;
@@ -74,8 +74,11 @@ export function runService(options: ServiceOptions): void {
       });
       return;
     }
+    shutdown(`${signal}: shutting down, finishing in-flight work`, 0);
+  };
+  const shutdown = (message: string, exitCode: number, error?: unknown) => {
     phase = 'stopping';
-    say(`${signal}: shutting down, finishing in-flight work`);
+    say(message, error);
     const force = setTimeout(() => {
       say('shutdown took too long; exiting');
       process.exit(1);
@@ -83,7 +86,7 @@ export function runService(options: ServiceOptions): void {
     force.unref();
     void undo().then(() => {
       say('stopped');
-      process.exit(0);
+      process.exit(exitCode);
     });
   };
   process.on('SIGINT', onSignal);
@@ -98,11 +101,10 @@ export function runService(options: ServiceOptions): void {
   };
   // An error thrown outside the awaited chain (a socket's 'error' event, say) is still a failed start, not a stack trace.
   const onStray = (error: unknown) => {
+    const message = `fatal: ${firstLine(String((error as Error)?.message ?? error))}`;
     if (phase === 'starting') void failStart(error);
-    else {
-      say(`fatal: ${firstLine(String((error as Error)?.message ?? error))}`, error);
-      if (phase === 'running') onSignal('SIGTERM');
-    }
+    else if (phase === 'running') shutdown(`${message}; shutting down`, 1, error);
+    else say(message, error);
   };
   process.on('uncaughtException', onStray);
   process.on('unhandledRejection', onStray);
