@@ -22,6 +22,7 @@ import { BulkInviteService } from './services/bulk-invite';
 import type { RequestContext } from './context';
 import { InvitationService } from './services/invitation.service';
 import { TenantRateLimiter } from './http/rate-limiter';
+import { RequestLogController, registerObservability } from './http/observability';
 import { acceptPageRoutes } from './pages/accept-page.routes';
 import { aptlydoneRoutes } from './rest/aptlydone.routes';
 import { devMailboxRoutes } from './dev/dev-mailbox.routes';
@@ -74,6 +75,7 @@ export async function buildApp(options: { config: AppConfig; orm: MikroORM; log:
     loggerInstance: log as unknown as FastifyBaseLogger,
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.requestTimeoutMs,
+    logController: new RequestLogController(contextDeps.verifier),
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
@@ -114,6 +116,7 @@ export async function buildApp(options: { config: AppConfig; orm: MikroORM; log:
 
   // Pages set their own strict Content-Security-Policy (src/rest/html.ts); Sandbox and /docs load their own assets.
   await server.register(helmet, { contentSecurityPolicy: false, crossOriginEmbedderPolicy: false });
+  await registerObservability(server, { orm, log });
 
   server.get('/health', async (_request, reply) => {
     try {

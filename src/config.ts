@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
@@ -67,23 +67,69 @@ export interface AppConfig {
   logLevel: string;
 }
 
+/** A setting the process cannot start with; the message is one line naming the variable to fix. */
 export class ConfigError extends Error {}
+
+export const NODE_ENVS = ['development', 'test', 'production'] as const;
 
 type Env = Record<string, string | undefined>;
 
-function int(env: Env, name: string, fallback: number, min = 0): number {
+function int(env: Env, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) {
-    throw new ConfigError(`${name} must be an integer >= ${min}, got "${raw}"`);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new ConfigError(`${name} must be an integer ${range}, got "${raw}"`);
   }
   return value;
+}
+
+/** Only PostgreSQL URLs; the message never repeats the password. */
+function parseDatabaseUrl(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('DATABASE_URL is not a URL; expected postgres://user:password@host:port/database');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(`DATABASE_URL must be a postgres:// URL, got a ${url.protocol}// URL`);
+  }
+  return raw;
+}
+
+/** Read once here so a key that cannot be used stops the start, instead of failing every request later. */
+function parsePublicKey(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  const pem = raw.replace(/\\n/g, '\n');
+  let type: string | undefined;
+  try {
+    type = createPublicKey(pem).asymmetricKeyType;
+  } catch {
+    throw new ConfigError('JWT_PUBLIC_KEY is not a readable PEM public key (-----BEGIN PUBLIC KEY----- ...)');
+  }
+  if (type !== 'rsa' && type !== 'ec') {
+    throw new ConfigError(`JWT_PUBLIC_KEY must be an RSA or EC public key, got ${type ?? 'an unknown'} key`);
+  }
+  return pem;
 }
 
 function optional(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
   return value ? value : undefined;
+}
+
+function parseUrl(env: Env, name: string): string | undefined {
+  const value = optional(env, name);
+  if (value === undefined) return undefined;
+  try {
+    new URL(value);
+  } catch {
+    throw new ConfigError(`${name} is not a URL, got "${value}"`);
+  }
+  return value;
 }
 
 function parseAllowlist(raw: string | undefined): string[] | undefined {
@@ -117,25 +163,36 @@ export function databaseUrlFromEnv(env: Env = process.env): string | undefined {
 }
 
 export function loadConfig(env: Env = process.env): AppConfig {
-  const nodeEnv = env.NODE_ENV ?? 'development';
+  const nodeEnv = optional(env, 'NODE_ENV') ?? 'development';
+  if (!(NODE_ENVS as readonly string[]).includes(nodeEnv)) {
+    throw new ConfigError(`NODE_ENV must be one of ${NODE_ENVS.join(', ')}, got "${nodeEnv}"`);
+  }
   const isProduction = nodeEnv === 'production';
   const dataDir = resolve(env.DATA_DIR ?? '.data');
-  const databaseUrl = optional(env, 'DATABASE_URL');
-  const publicKey = optional(env, 'JWT_PUBLIC_KEY')?.replace(/\\n/g, '\n');
+  const databaseUrl = parseDatabaseUrl(optional(env, 'DATABASE_URL'));
+  const publicKey = parsePublicKey(optional(env, 'JWT_PUBLIC_KEY'));
   let secret = optional(env, 'JWT_SECRET');
+  const publicUrl = parseUrl(env, 'PUBLIC_URL');
+  const from = optional(env, 'POSTMARK_FROM');
 
   if (isProduction) {
     if (!databaseUrl) throw new ConfigError('DATABASE_URL is required when NODE_ENV=production');
     if (!secret && !publicKey) {
       throw new ConfigError('JWT_SECRET or JWT_PUBLIC_KEY is required when NODE_ENV=production');
     }
+    // Links in emails must not point at localhost or travel in clear text.
+    if (!publicUrl) throw new ConfigError('PUBLIC_URL is required when NODE_ENV=production (the https:// address people reach the service at)');
+    if (new URL(publicUrl).protocol !== 'https:') {
+      throw new ConfigError(`PUBLIC_URL must be an https:// URL when NODE_ENV=production, got "${publicUrl}"`);
+    }
+    if (!from) throw new ConfigError('POSTMARK_FROM is required when NODE_ENV=production (a sender signature verified in Postmark)');
   }
   if (secret && Buffer.byteLength(secret) < 32) {
     throw new ConfigError('JWT_SECRET must be at least 32 bytes');
   }
   if (!secret && !publicKey) secret = devJwtSecret(dataDir);
 
-  const port = int(env, 'PORT', 4000);
+  const port = int(env, 'PORT', 4000, 0, 65535);
   const maxUsers = int(env, 'BULK_INVITE_MAX_USERS', 10_000, 1);
   const serverToken = optional(env, 'POSTMARK_SERVER_TOKEN');
   if (isProduction && !serverToken) {
@@ -158,7 +215,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     postmark: {
       serverToken,
-      from: optional(env, 'POSTMARK_FROM') ?? 'invites@localhost',
+      from: from ?? 'invites@localhost',
       messageStream: optional(env, 'POSTMARK_MESSAGE_STREAM') ?? 'outbound',
       apiUrl: optional(env, 'POSTMARK_API_URL'),
       timeoutMs: int(env, 'POSTMARK_TIMEOUT_MS', 30_000, 1),
@@ -175,7 +232,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       bulkRequestsPerWindow: int(env, 'BULK_INVITE_RATE_LIMIT', 60, 0),
       windowMs: int(env, 'BULK_INVITE_RATE_WINDOW_MS', 60_000, 1),
     },
-    publicUrl: (optional(env, 'PUBLIC_URL') ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    publicUrl: (publicUrl ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     bulkInviteMaxUsers: maxUsers,
     invitationTtlDays: int(env, 'INVITATION_TTL_DAYS', 7, 1),
     redirectUrlAllowlist: parseAllowlist(optional(env, 'REDIRECT_URL_ALLOWLIST')),

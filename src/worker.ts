@@ -1,29 +1,36 @@
 /** The email worker alone (`npm run worker`), so API and workers scale separately. */
-import { createOrm, migrate } from './db/orm';
-import { ConfigError, loadConfig } from './config';
-import { openDatabase } from './db/database';
-import { createLogger } from './logger';
-import { startEmailWorker } from './mail/email-worker';
+import type * as OrmModule from './db/orm';
+import type * as WorkerModule from './mail/email-worker';
+import { loadConfig } from './config';
+import { databaseFailure, openDatabase } from './db/database';
+import { type Logger, createLogger } from './logger';
+import { StartupError, runService } from './startup';
 
-async function main() {
-  const config = loadConfig();
-  const log = createLogger(config.logLevel);
-  const db = await openDatabase(config, log);
-  const orm = await createOrm(db.url);
-  await migrate(orm, db.url, log);
-  const worker = await startEmailWorker({ config, databaseUrl: db.url, log });
-  const stop = async (signal: string) => {
-    log.info({ signal }, 'worker stopping');
-    await worker.stop();
-    await orm.close();
-    await db.stop();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
-}
+let log: Logger | undefined;
 
-main().catch((error) => {
-  console.error(error instanceof ConfigError ? `error: ${error.message}` : error);
-  process.exit(1);
+runService({
+  onShutdownMessage: (message, error) => {
+    if (!log) console.error(message);
+    else if (error) log.error({ err: error }, message);
+    else log.info(message);
+  },
+  async start({ signal, onStop }) {
+    const config = loadConfig();
+    log = createLogger(config.logLevel, { pretty: config.nodeEnv === 'development' });
+    const db = await openDatabase(config, log, signal);
+    onStop(() => db.stop());
+    signal.throwIfAborted();
+    // Loaded once the configuration and the database are known good: a refused start answers in a moment.
+    const { createOrm, migrate }: typeof OrmModule = require('./db/orm');
+    const { startEmailWorker }: typeof WorkerModule = require('./mail/email-worker');
+    const orm = await createOrm(db.url).catch((error) => Promise.reject(databaseFailure(error, db.url)));
+    onStop(() => orm.close());
+    await migrate(orm, db.url, log).catch((error: Error) =>
+      Promise.reject(new StartupError(`applying the database migrations failed: ${error.message.split('\n')[0]}; check that DATABASE_URL's user may create tables`)),
+    );
+    signal.throwIfAborted();
+    const worker = await startEmailWorker({ config, databaseUrl: db.url, log });
+    onStop(() => worker.stop());
+    log.info('email worker running');
+  },
 });

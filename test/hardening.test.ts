@@ -59,7 +59,7 @@ describe('GraphQL protection', () => {
 
   before(async () => {
     t = await createTestApp();
-    prod = await createTestApp({ NODE_ENV: 'production', POSTMARK_SERVER_TOKEN: 'x', POSTMARK_API_URL: 'http://127.0.0.1:9' });
+    prod = await createTestApp({ NODE_ENV: 'production', POSTMARK_SERVER_TOKEN: 'x', POSTMARK_API_URL: 'http://127.0.0.1:9', PUBLIC_URL: 'https://invites.example.com', POSTMARK_FROM: 'invites@example.com' });
     a = await t.seedTenant('A');
   });
   after(async () => {

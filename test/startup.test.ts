@@ -89,21 +89,6 @@ describe('health', () => {
   });
 });
 
-describe('configuration in production', () => {
-  for (const [missing, env] of [
-    ['DATABASE_URL', { JWT_SECRET: 'x'.repeat(40), POSTMARK_SERVER_TOKEN: 't' }],
-    ['JWT_SECRET or JWT_PUBLIC_KEY', { DATABASE_URL: 'postgres://localhost/x', POSTMARK_SERVER_TOKEN: 't' }],
-  ] as const) {
-    it(`exits 1 with one line naming ${missing} when it is missing`, async () => {
-      const service = spawnEntry('src/main.ts', { NODE_ENV: 'production', ...env });
-      assert.equal(await service.exited(), 1);
-      const lines = service.output().trim().split('\n');
-      assert.equal(lines.length, 1, service.output());
-      assert.match(lines[0], new RegExp(`^error: ${missing.replace(/ /g, ' ')} is required`));
-    });
-  }
-});
-
 describe('process lifecycle with the embedded PostgreSQL', () => {
   let dataDir: string;
   before(() => {
@@ -153,15 +138,45 @@ describe('process lifecycle with the embedded PostgreSQL', () => {
     assert.equal(alive(pid!), false, 'no orphan postmaster after Ctrl-C');
   });
 
+  it('refuses a second start while a server runs on the checkout, leaving that server alone', async () => {
+    const env = { DATA_DIR: dataDir, PORT: String(await freePort()), RUN_WORKER: 'false', LOG_LEVEL: 'warn' };
+    const first = spawnEntry('src/main.ts', env);
+    const banner = await first.waitFor(/Bulk invite service ready[^\n]*/, 120_000);
+    assert.doesNotMatch(banner, /demo tenant created/, 'the demo tenant is created only on the first start');
+    const pid = postmasterPid();
+    try {
+      // Another port: the embedded database is what is in use.
+      const second = spawnEntry('src/main.ts', { ...env, PORT: String(await freePort()) });
+      assert.equal(await second.exited(60_000), 1, second.output());
+      const lines = second.output().trim().split('\n');
+      assert.equal(lines.length, 1, second.output());
+      assert.match(lines[0], new RegExp(`^error: the embedded PostgreSQL in .+ is in use by a running server \\(pid ${first.child.pid}\\); .*DATABASE_URL`));
+      // The same port: refused as well, in one line.
+      const third = spawnEntry('src/main.ts', env);
+      assert.equal(await third.exited(60_000), 1, third.output());
+      assert.match(third.output().trim(), new RegExp(`^error: PORT ${env.PORT} is already in use on 127\\.0\\.0\\.1; .*set PORT[^\n]*$`));
+
+      assert.equal(postmasterPid(), pid, 'the same postmaster still runs');
+      assert.ok(alive(pid!));
+      const health = await fetch(`http://127.0.0.1:${env.PORT}/health`);
+      assert.equal(health.status, 200, 'the first server still answers');
+      assert.equal((await fetch(`http://127.0.0.1:${env.PORT}/health/ready`)).status, 200);
+    } finally {
+      first.child.kill('SIGTERM');
+      assert.equal(await first.exited(), 0);
+    }
+    assert.equal(alive(pid!), false);
+  });
+
   it('recovers from a postmaster left running by a crash, and stops cleanly on SIGTERM', async () => {
     const env = { DATA_DIR: dataDir, PORT: String(await freePort()), RUN_WORKER: 'false', LOG_LEVEL: 'warn' };
     const crashed = spawnEntry('src/main.ts', env);
-    const banner = await crashed.waitFor(/Bulk invite service ready[^\n]*/, 120_000);
-    assert.doesNotMatch(banner, /demo tenant created/, 'the demo tenant is created only on the first start');
+    await crashed.waitFor(/Bulk invite service ready[^\n]*/, 120_000);
     const stalePid = postmasterPid();
     crashed.child.kill('SIGKILL');
     await crashed.exited();
     assert.ok(stalePid && alive(stalePid), 'the postmaster outlived its parent');
+    assert.ok(existsSync(join(dataDir, 'pg.owner')), 'the dead owner left its lock');
 
     const next = spawnEntry('src/main.ts', { ...env, PORT: String(await freePort()) });
     await next.waitFor(/Bulk invite service ready/, 120_000);
