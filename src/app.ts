@@ -22,7 +22,7 @@ import { BulkInviteService } from './services/bulk-invite';
 import type { RequestContext } from './context';
 import { InvitationService } from './services/invitation.service';
 import { TenantRateLimiter } from './http/rate-limiter';
-import { RequestLogController, registerObservability } from './http/observability';
+import { RequestLogController, metrics, registerObservability } from './http/observability';
 import { acceptPageRoutes } from './pages/accept-page.routes';
 import { aptlydoneRoutes } from './rest/aptlydone.routes';
 import { devMailboxRoutes } from './dev/dev-mailbox.routes';
@@ -61,7 +61,16 @@ const refusedDocumentStatus: ApolloServerPlugin<RequestContext> = {
 
 export function createServices(config: AppConfig): Services {
   return {
-    bulkInvites: new BulkInviteService(config, graphileEmailQueue, new TenantRateLimiter(config.rateLimit)),
+    bulkInvites: new BulkInviteService(config, graphileEmailQueue, new TenantRateLimiter(config.rateLimit), {
+      finished(outcome) {
+        const byCode = new Map<string, number>();
+        for (const r of outcome.results) {
+          const code = r.kind === 'invited' ? 'INVITED' : r.failure.code;
+          byCode.set(code, (byCode.get(code) ?? 0) + 1);
+        }
+        for (const [code, n] of byCode) metrics.bulkInviteResults.inc({ code }, n);
+      },
+    }),
     invitations: new InvitationService(config, graphileEmailQueue),
   };
 }

@@ -71,12 +71,20 @@ describe('GET /metrics', () => {
     assert.match(body, /^process_resident_memory_bytes \d+$/m);
   });
 
-  it('exports counters other code increments', async () => {
-    metrics.bulkInviteResults.inc({ code: 'ALREADY_MEMBER' }, 3);
+  it('counts the people of bulk invites by outcome code, and exports the other counters', async () => {
+    const tenant = await t.seedTenant();
+    const count = (body: string, code: string) => Number(new RegExp(`^bulk_invite_results_total\\{code="${code}"\\} (\\d+)$`, 'm').exec(body)?.[1] ?? 0);
+    const before = await scrape();
+    const users = [{ email: 'counted@example.com' }, { email: 'nope' }, { email: 'COUNTED@example.com' }];
+    assert.equal((await t.gql(BULK_INVITE, { input: { users, sendEmail: false } }, tenant.token)).data.bulkInviteUsers.total, 3);
+    const after = await scrape();
+    assert.deepEqual(
+      ['INVITED', 'INVALID_EMAIL', 'DUPLICATE_IN_BATCH'].map((code) => count(after, code) - count(before, code)),
+      [1, 1, 1],
+    );
     metrics.emailSendResults.inc({ result: 'sent' });
     metrics.rateLimitRefusals.inc({ limit: 'bulk_requests' });
     const body = await scrape();
-    assert.match(body, /^bulk_invite_results_total\{code="ALREADY_MEMBER"\} 3$/m);
     assert.match(body, /^email_send_results_total\{result="sent"\} 1$/m);
     assert.match(body, /^rate_limit_refusals_total\{limit="bulk_requests"\} 1$/m);
   });

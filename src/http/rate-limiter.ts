@@ -1,5 +1,6 @@
 import type { RateLimitConfig } from '../config';
 import type { BulkInviteGuard } from '../services/ports';
+import { metrics } from './observability';
 import { DomainError } from '../services/errors';
 import { canonicalId } from '../services/ids';
 
@@ -28,6 +29,7 @@ export class TenantRateLimiter implements BulkInviteGuard {
     }
     if (window.count >= this.config.bulkRequestsPerWindow) {
       const retryAfterSeconds = Math.max(1, Math.ceil((window.start + this.config.windowMs - now) / 1000));
+      metrics.rateLimitRefusals.inc({ limit: 'bulk_requests' });
       throw new DomainError('RATE_LIMITED', `Too many bulk invite requests for this tenant; retry in ${retryAfterSeconds} s`, {
         retryAfterSeconds,
       });

@@ -1,3 +1,4 @@
+import { metrics } from '../http/observability';
 import { randomUUID } from 'node:crypto';
 import { run, type JobHelpers, type Runner } from 'graphile-worker';
 import { Pool, type PoolClient } from 'pg';
@@ -149,6 +150,7 @@ async function drainOnce(deps: DrainDeps, db: PoolClient): Promise<number> {
   await record(db, claimId, toSend.map((r) => r.id), final);
   const counts = { sent: 0, failed: 0, retry: 0 };
   for (const o of final) counts[o.status]++;
+  for (const [result, n] of Object.entries(counts)) if (n) metrics.emailSendResults.inc({ result: result === 'retry' ? 'retried' : result }, n);
   log.info({ ...counts, sender: sender.name }, 'email batch processed');
   return rows.length;
 }

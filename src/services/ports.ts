@@ -9,3 +9,8 @@ export interface InvitationEmailQueue {
 export interface BulkInviteGuard {
   check(tenantId: string): void;
 }
+
+/** Told about every finished bulk invite (metrics); must not throw. */
+export interface BulkInviteObserver {
+  finished(outcome: { dryRun: boolean; results: ReadonlyArray<{ kind: 'invited' } | { kind: 'failed'; failure: { code: string } }> }): void;
+}

@@ -6,7 +6,7 @@ import { EmailBudget } from '../../db/email-budget';
 import { isRetryableWriteConflict } from '../../db/errors';
 import { reinviteMemberships } from '../../db/membership-writes';
 import { IdempotencyRecord, Invitation, Membership, MembershipGroup, MembershipPosition, MembershipRole, User } from '../../entities';
-import type { BulkInviteGuard, InvitationEmailQueue } from '../ports';
+import type { BulkInviteGuard, BulkInviteObserver, InvitationEmailQueue } from '../ports';
 import { buildInviteRows, type InviteRows } from './build-rows';
 import { checkBulkInvite, type BulkInviteCommand, type CheckedBulkInvite } from './command';
 import { findReplay, requestHash } from './idempotency';
@@ -40,11 +40,22 @@ export class BulkInviteService {
     private readonly config: AppConfig,
     private readonly emailQueue: InvitationEmailQueue,
     private readonly guard: BulkInviteGuard = { check: () => undefined },
+    private readonly observer: BulkInviteObserver = { finished: () => undefined },
   ) {
     this.emailBudget = new EmailBudget(config.email.maxPerTenantPerHour);
   }
 
   async bulkInviteUsers(ctx: RequestContext, command: BulkInviteCommand): Promise<BulkInviteOutcome> {
+    const started = performance.now();
+    const outcome = await this.run(ctx, command);
+    const { total, successful, failed, dryRun } = outcome;
+    // Counts only: a log line never lists the people of a request.
+    ctx.log.info({ total, successful, failed, dryRun, durationMs: Math.round(performance.now() - started) }, 'bulk invite');
+    this.observer.finished(outcome);
+    return outcome;
+  }
+
+  private async run(ctx: RequestContext, command: BulkInviteCommand): Promise<BulkInviteOutcome> {
     const tenantId = ctx.requireTenantPermission('users:invite');
     const invitedBy = ctx.requireViewer().userId;
     const request = checkBulkInvite(command, tenantId, this.config);
