@@ -46,9 +46,9 @@ describe('request-level checks', () => {
     assert.equal(new URL(tricky.redirectUrl!).host, 'app.example.com', 'what is stored is what was checked');
   });
 
-  it('drops the idempotency key of a dry run and defaults sendEmail to true', () => {
+  it('keeps the idempotency key of a dry run (it reports a stored outcome) and defaults sendEmail to true', () => {
     const checked = checkBulkInvite({ users: [], dryRun: true, idempotencyKey: 'k' }, TENANT, config);
-    assert.equal(checked.idempotencyKey, null);
+    assert.equal(checked.idempotencyKey, 'k');
     assert.equal(checked.sendEmail, true);
     assert.equal(checkBulkInvite({ users: [], sendEmail: false }, TENANT, config).sendEmail, false);
   });

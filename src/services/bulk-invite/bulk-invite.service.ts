@@ -24,7 +24,8 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  *
  * 1. Authorise (`users:invite`) and check the request as a whole (`checkBulkInvite`): a failure there refuses
  *    the whole request and nothing is read or written. Then the admission guard (rate limits).
- * 2. With an idempotency key, a stored outcome of the same request is returned as it was.
+ * 2. With an idempotency key, a stored outcome of the same request is returned as it was (a dry run reads it too,
+ *    and writes nothing).
  * 3. Every person is parsed (pure), the database is asked once per kind of lookup, and each person runs through
  *    the ordered table of checks (`resolveInvites`, pure): the first failing check is their result.
  * 4. A dry run stops here. Otherwise the tenant's email budget is reserved, the rows are built
@@ -66,8 +67,8 @@ export class BulkInviteService {
     for (let attempt = 0; ; attempt++) {
       ctx.em.clear();
       if (request.idempotencyKey) {
-        const replay = await findReplay(ctx.em, request.idempotencyKey, hash);
-        if (replay) return replay;
+        const replay = await findReplay(ctx.em, request.idempotencyKey, hash, { readOnly: request.dryRun });
+        if (replay) return request.dryRun ? { ...replay, dryRun: true } : replay;
       }
       const { lookups } = await loadInviteLookups(ctx.em, tenantId, people);
       const decisions = resolveInvites(people, lookups);

@@ -43,7 +43,7 @@ export interface CheckedBulkInvite {
   redirectUrl: string | null;
   message: string | null;
   dryRun: boolean;
-  /** Null in a dry run: nothing is stored, so nothing can be replayed. */
+  /** A dry run with a key reports what the real run would: the stored outcome when there is one. */
   idempotencyKey: string | null;
 }
 
@@ -94,6 +94,6 @@ export function checkBulkInvite(command: BulkInviteCommand, tokenTenantId: strin
     redirectUrl,
     message: message?.trim() || null,
     dryRun,
-    idempotencyKey: dryRun ? null : key,
+    idempotencyKey: key,
   };
 }

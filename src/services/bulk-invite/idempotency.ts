@@ -24,12 +24,12 @@ export function requestHash(request: CheckedBulkInvite): string {
 }
 
 /** The stored outcome of an earlier request with this key, or null when the key is free. */
-export async function findReplay(em: EntityManager, key: string, hash: string): Promise<BulkInviteOutcome | null> {
+export async function findReplay(em: EntityManager, key: string, hash: string, options: { readOnly: boolean }): Promise<BulkInviteOutcome | null> {
   const record = await em.findOne(IdempotencyRecord, { key });
   if (!record) return null;
   if (record.createdAt.getTime() <= Date.now() - IDEMPOTENCY_WINDOW_MS) {
     // Past its window the key is free again; the old record would only block the new one.
-    await em.nativeDelete(IdempotencyRecord, { id: record.id });
+    if (!options.readOnly) await em.nativeDelete(IdempotencyRecord, { id: record.id });
     return null;
   }
   if (record.requestHash !== hash) {

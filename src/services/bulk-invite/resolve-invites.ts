@@ -107,7 +107,8 @@ export const INVITE_CHECKS: readonly InviteCheck[] = [
   check('DUPLICATE_IN_BATCH', (p, { lookups, claims }) => {
     const keys = new Set<string>();
     if (p.emailNormalized) keys.add(`email:${p.emailNormalized}`);
-    if (p.existingUserId) keys.add(`user:${p.existingUserId}`);
+    // An id this tenant may not name stays its own key: it must not match the person it would name elsewhere.
+    if (p.existingUserId) keys.add(lookups.usersById.has(p.existingUserId) ? `user:${p.existingUserId}` : `unresolved:${p.existingUserId}`);
     const user = existingUserOf(p, lookups);
     if (user) keys.add(`user:${user.id}`).add(`email:${user.emailNormalized}`);
     let first: number | undefined;
