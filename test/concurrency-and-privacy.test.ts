@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { Client } from 'pg';
 import { createLogger } from '../src/logger';
 import { type EmailWorker, startEmailWorker } from '../src/mail/email-worker';
 import { FakePostmark } from './helpers/fake-postmark';
@@ -174,6 +175,36 @@ describe('concurrency and cross-tenant privacy', () => {
     return { id: result.invitation!.id, token };
   }
 
+  /**
+   * Runs two operations on one invitation. Free rounds just start both at once (whoever the scheduler favours
+   * wins). Ordered rounds make the interleaving that matters certain: a test transaction holds the invitation's
+   * row lock, `first` is started and seen waiting for it, then `second` likewise, then the lock is released, so
+   * both are inside their transactions and `first` wins while `second` must decide on what `first` committed.
+   */
+  async function race(
+    id: string,
+    ops: { first: () => Promise<GraphQLResponse>; second: () => Promise<GraphQLResponse> },
+    ordered: boolean,
+  ): Promise<[GraphQLResponse, GraphQLResponse]> {
+    if (!ordered) return Promise.all([ops.first(), ops.second()]);
+    const holder = new Client({ connectionString: t.databaseUrl });
+    await holder.connect();
+    try {
+      await holder.query('begin');
+      await holder.query('select 1 from invitation where id = $1 for update', [id]);
+      const waiting = async (n: number) =>
+        (await t.sql(`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`))[0].n >= n;
+      const first = ops.first();
+      await waitUntil(() => waiting(1), 10_000, 'the first operation waiting for the row lock');
+      const second = ops.second();
+      await waitUntil(() => waiting(2), 10_000, 'the second operation waiting for the row lock');
+      await holder.query('commit');
+      return [await first, await second];
+    } finally {
+      await holder.end();
+    }
+  }
+
   const stateOf = async (id: string) =>
     (
       await t.sql(
@@ -187,14 +218,21 @@ describe('concurrency and cross-tenant privacy', () => {
     const wins = { accept: 0, revoke: 0 };
     for (let round = 0; round < 20; round++) {
       const { id, token } = await invitationWithToken(`acc-rev-${round}@example.com`);
-      const ops = [t.gql(ACCEPT, { token }), t.gql(REVOKE, { id }, a.token)];
-      const [accepted, revoked] = round % 2 ? await Promise.all(ops) : await Promise.all([...ops].reverse()).then((r) => r.reverse());
+      const accept = () => t.gql(ACCEPT, { token });
+      const revoke = () => t.gql(REVOKE, { id }, a.token);
+      // Rounds 0-9 free; 10-19 ordered, accept first on even rounds and revoke first on odd ones.
+      const ordered = round >= 10;
+      const acceptFirst = round % 2 === 0;
+      const [accepted, revoked] = acceptFirst
+        ? await race(id, { first: accept, second: revoke }, ordered)
+        : await race(id, { first: revoke, second: accept }, ordered).then(([r, acc]) => [acc, r]);
       for (const res of [accepted, revoked]) {
         assert.ok(!codes(res).includes('INTERNAL_SERVER_ERROR'), JSON.stringify(res.errors));
       }
       const acceptOk = !accepted.errors && accepted.data?.acceptInvitation?.invitation.status === 'ACCEPTED';
       const revokeOk = !revoked.errors && revoked.data?.revokeInvitation?.status === 'REVOKED';
       assert.ok(acceptOk !== revokeOk, `round ${round}: exactly one wins (${JSON.stringify([accepted, revoked])})`);
+      if (ordered) assert.equal(acceptOk, acceptFirst, `round ${round}: the operation that took the lock first wins`);
       const state = await stateOf(id);
       if (acceptOk) {
         wins.accept++;
@@ -212,6 +250,7 @@ describe('concurrency and cross-tenant privacy', () => {
         assert.equal(state.membership, 'REVOKED');
       }
     }
+    assert.ok(wins.accept >= 5 && wins.revoke >= 5, 'both outcomes exercised');
     console.log(`# accept vs revoke, 20 rounds: accept won ${wins.accept}, revoke won ${wins.revoke}`);
   });
 
@@ -219,14 +258,20 @@ describe('concurrency and cross-tenant privacy', () => {
     const wins = { accept: 0, resend: 0 };
     for (let round = 0; round < 20; round++) {
       const { id, token } = await invitationWithToken(`acc-res-${round}@example.com`);
-      const ops = [t.gql(ACCEPT, { token }), t.gql(RESEND, { id }, a.token)];
-      const [accepted, resent] = round % 2 ? await Promise.all(ops) : await Promise.all([...ops].reverse()).then((r) => r.reverse());
+      const accept = () => t.gql(ACCEPT, { token });
+      const resend = () => t.gql(RESEND, { id }, a.token);
+      const ordered = round >= 10;
+      const acceptFirst = round % 2 === 0;
+      const [accepted, resent] = acceptFirst
+        ? await race(id, { first: accept, second: resend }, ordered)
+        : await race(id, { first: resend, second: accept }, ordered).then(([r, acc]) => [acc, r]);
       for (const res of [accepted, resent]) {
         assert.ok(!codes(res).includes('INTERNAL_SERVER_ERROR'), JSON.stringify(res.errors));
       }
       const acceptOk = !accepted.errors && accepted.data?.acceptInvitation?.invitation.status === 'ACCEPTED';
       const resendOk = !resent.errors && resent.data?.resendInvitation?.emailStatus === 'QUEUED';
       assert.ok(acceptOk !== resendOk, `round ${round}: exactly one wins (${JSON.stringify([accepted, resent])})`);
+      if (ordered) assert.equal(acceptOk, acceptFirst, `round ${round}: the operation that took the lock first wins`);
       const state = await stateOf(id);
       const [{ token_hash: hash }] = await t.sql('select token_hash from invitation where id = $1', [id]);
       if (acceptOk) {
@@ -246,6 +291,7 @@ describe('concurrency and cross-tenant privacy', () => {
         assert.equal(state.email_status, 'QUEUED');
       }
     }
+    assert.ok(wins.accept >= 5 && wins.resend >= 5, 'both outcomes exercised');
     console.log(`# accept vs resend, 20 rounds: accept won ${wins.accept}, resend won ${wins.resend}`);
   });
 });
