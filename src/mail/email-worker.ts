@@ -25,7 +25,16 @@ interface ClaimedRow {
   email_attempts: number;
   prev_status: string;
   prev_claim: string | null;
+  /** expires_at <= now() by the database's clock, at claim time. */
+  expired: boolean;
 }
+
+/**
+ * Recorded on an invitation whose lifetime ended while its email waited in the queue (a worker outage, a long
+ * backoff). FAILED rather than NOT_REQUESTED: an email was asked for and did not go out, the inviter sees why in
+ * `invitations`, and `resendInvitation` gives it a fresh lifetime and a new email.
+ */
+export const EXPIRED_BEFORE_SENT = 'Invitation expired before it was sent';
 
 export interface DrainDeps {
   config: AppConfig;
@@ -42,14 +51,31 @@ function backoffMs(config: AppConfig, attempts: number): number {
 /**
  * Claims up to 500 due emails (QUEUED and due, or SENDING whose worker's lease ran out), across tenants.
  * SKIP LOCKED lets several workers drain the same queue without ever claiming the same row twice.
+ *
+ * An email is never sent for an expired invitation: its link would only show "expired". QUEUED ones that
+ * expired are first marked FAILED (EXPIRED_BEFORE_SENT) without being claimed or counted as an attempt. A SENDING
+ * one whose lease ran out is still claimed when expired, because its crashed worker may have sent it already and
+ * only the provider can tell; drainOnce then records it as sent (if the provider has it) or as expired, never
+ * sends it.
  */
 async function claim(db: PoolClient, config: AppConfig, claimId: string): Promise<ClaimedRow[]> {
+  await db.query(
+    `with expired as (
+       select i.id from invitation i
+        where i.status = 'PENDING' and i.email_status = 'QUEUED' and i.expires_at <= now()
+        for update skip locked
+     )
+     update invitation i
+        set email_status = 'FAILED', email_error = $1, email_next_attempt_at = null
+       from expired where i.id = expired.id`,
+    [EXPIRED_BEFORE_SENT],
+  );
   const { rows } = await db.query<ClaimedRow>(
     `with picked as (
        select i.id, i.email_status as prev_status, i.email_claim_id as prev_claim
        from invitation i
        where i.status = 'PENDING'
-         and ((i.email_status = 'QUEUED' and i.email_next_attempt_at <= now())
+         and ((i.email_status = 'QUEUED' and i.email_next_attempt_at <= now() and i.expires_at > now())
            or (i.email_status = 'SENDING' and i.email_claimed_at < now() - make_interval(secs => $2::float8 / 1000)))
        order by i.email_next_attempt_at nulls first, i.id
        limit $3
@@ -60,7 +86,7 @@ async function claim(db: PoolClient, config: AppConfig, claimId: string): Promis
        from picked, tenant t
       where i.id = picked.id and t.id = i.tenant_id
      returning i.id, i.email, i.tenant_id, t.name as tenant_name, i.message, i.expires_at, i.email_attempts,
-               picked.prev_status, picked.prev_claim`,
+               picked.prev_status, picked.prev_claim, i.expires_at <= now() as expired`,
     [claimId, config.email.claimLeaseMs, MAX_BATCH],
   );
   return rows;
@@ -108,7 +134,9 @@ async function drainOnce(deps: DrainDeps, db: PoolClient): Promise<number> {
   await record(db, claimId, done.map((r) => r.id), done.map((r) => ({ status: 'sent', messageId: alreadySent.get(r.id)! })));
   if (done.length) log.warn({ count: done.length }, 'reconciled emails a crashed worker had already sent');
 
-  const toSend = rows.filter((r) => !alreadySent.has(r.id));
+  const expired = rows.filter((r) => !alreadySent.has(r.id) && r.expired);
+  await record(db, claimId, expired.map((r) => r.id), expired.map(() => ({ status: 'failed', error: EXPIRED_BEFORE_SENT })));
+  const toSend = rows.filter((r) => !alreadySent.has(r.id) && !r.expired);
   if (!toSend.length) return rows.length;
 
   // Fresh tokens, committed before sending: the link in the email always matches the stored hash.
