@@ -235,6 +235,9 @@ describe('bulkInviteUsers', () => {
     assert.deepEqual(again, first);
     assert.equal(again.results[0].__typename, 'UserInvited', 'the stored payload, not ALREADY_MEMBER');
     assert.equal(await count('membership'), memberships, 'nothing re-done');
+    const dry = (await invite(a, { ...input, dryRun: true })).data.bulkInviteUsers;
+    assert.deepEqual({ ...dry, dryRun: false }, first, 'a dry run with the key reports what the real run would: the stored outcome');
+    assert.equal(dry.dryRun, true);
     const other = await invite(a, { ...input, users: [{ email: 'other@example.com' }] });
     assert.equal(other.errors?.[0].extensions?.code, 'BAD_USER_INPUT');
     assert.equal(await count('users', "email_normalized = 'other@example.com'"), 0);
