@@ -4,11 +4,12 @@ import { InvitationType, UserType } from './invitation.types';
 
 type Code = keyof typeof InviteErrorCode;
 
-@ObjectType()
+@ObjectType({ description: 'The person was invited (or, in a dry run, would be).' })
 export class UserInvited {
-  @Field(() => Int) index!: number;
+  @Field(() => Int, { description: 'The position of this person in the input users list (0-based).' }) index!: number;
   @Field(() => String, { nullable: true, description: 'Always set on UserInvited.' }) email!: string;
-  @Field(() => Boolean) existingUser!: boolean;
+  @Field(() => Boolean, { description: 'true when the person was already on the platform (another tenant, or an earlier revoked invitation) and was added to this tenant.' })
+  existingUser!: boolean;
   @Field(() => UserType, { nullable: true, description: 'Null in a dry run for a person not yet on the platform.' })
   user!: UserType | null;
   @Field(() => InvitationType, { nullable: true, description: 'Null in a dry run.' }) invitation!: InvitationType | null;
@@ -16,10 +17,10 @@ export class UserInvited {
 
 @InterfaceType({ description: 'Every failure of one person implements this.' })
 export abstract class InviteError {
-  @Field(() => Int) index!: number;
-  @Field(() => String, { nullable: true }) email!: string | null;
-  @Field(() => InviteErrorCode) code!: Code;
-  @Field(() => String) message!: string;
+  @Field(() => Int, { description: 'The position of this person in the input users list (0-based).' }) index!: number;
+  @Field(() => String, { nullable: true, description: 'The email as given in the input, or null when none was given.' }) email!: string | null;
+  @Field(() => InviteErrorCode, { description: 'Why this person failed; branch on it in code.' }) code!: Code;
+  @Field(() => String, { description: 'A short English sentence for people; its wording may change, so do not parse it.' }) message!: string;
 }
 
 @ObjectType({ implements: InviteError, description: 'INVALID_EMAIL, INVALID_INPUT, INVALID_PHONE, INVALID_COUNTRY or INVALID_IPI.' })
@@ -29,12 +30,13 @@ export class InvalidInputError extends InviteError {
 
 @ObjectType({ implements: InviteError, description: 'DUPLICATE_IN_BATCH: the same person earlier in this request; the first one wins.' })
 export class DuplicateInBatchError extends InviteError {
-  @Field(() => Int) firstIndex!: number;
+  @Field(() => Int, { description: 'The index of the earlier entry for the same person, the one that was kept.' }) firstIndex!: number;
 }
 
 @ObjectType({ implements: InviteError, description: 'UNKNOWN_USER, UNKNOWN_ROLE, UNKNOWN_GROUP, UNKNOWN_POSITION or UNKNOWN_MANAGER.' })
 export class UnknownReferenceError extends InviteError {
-  @Field(() => String, { nullable: true }) field!: string | null;
+  @Field(() => String, { nullable: true, description: 'The input field at fault: existingUserId, roles (for roleIds or role), groups, positionIds or managerId.' })
+  field!: string | null;
   @Field(() => [String], { description: 'The ids (or role name) not found in this tenant.' }) unknown!: string[];
 }
 
@@ -43,16 +45,17 @@ export class AlreadyMemberError extends InviteError {}
 
 export const BulkInviteResult = createUnionType({
   name: 'BulkInviteResult',
-  description: 'results[i] answers users[i].',
+  description: 'The outcome for one person: UserInvited, or a type implementing InviteError (select `... on InviteError { code message }`). results[i] answers users[i].',
   types: () => [UserInvited, InvalidInputError, DuplicateInBatchError, UnknownReferenceError, AlreadyMemberError] as const,
 });
 
-@ObjectType()
+@ObjectType({ description: 'What bulkInviteUsers did, person by person.' })
 export class BulkInviteUsersPayload {
-  @Field(() => Int, { description: '== results.length == successful + failed' }) total!: number;
-  @Field(() => Int) successful!: number;
-  @Field(() => Int) failed!: number;
-  @Field(() => Boolean) dryRun!: boolean;
-  @Field(() => [BulkInviteResult]) results!: Array<typeof BulkInviteResult>;
+  @Field(() => Int, { description: 'The number of people in the request: results.length, and successful + failed.' }) total!: number;
+  @Field(() => Int, { description: 'How many results are UserInvited.' }) successful!: number;
+  @Field(() => Int, { description: 'How many results are an InviteError.' }) failed!: number;
+  @Field(() => Boolean, { description: 'true when this was a dry run: nothing was written and no email was sent.' }) dryRun!: boolean;
+  @Field(() => [BulkInviteResult], { description: 'One result per person, in input order: results[i] answers users[i].' })
+  results!: Array<typeof BulkInviteResult>;
 }
 

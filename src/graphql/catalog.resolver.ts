@@ -15,22 +15,22 @@ import type { RequestContext } from '../context';
 @Resolver()
 export class CatalogResolver {
   @Mutation(() => TenantType, { description: 'Requires tenants:create.' })
-  createTenant(@Ctx() ctx: RequestContext, @Arg('input', () => CreateTenantInput) input: CreateTenantInput) {
+  createTenant(@Ctx() ctx: RequestContext, @Arg('input', () => CreateTenantInput, { description: 'The new tenant.' }) input: CreateTenantInput) {
     return createTenant(ctx, input);
   }
 
   @Mutation(() => RoleType, { description: 'Requires tenant:admin.' })
-  createRole(@Ctx() ctx: RequestContext, @Arg('input', () => CreateRoleInput) input: CreateRoleInput) {
+  createRole(@Ctx() ctx: RequestContext, @Arg('input', () => CreateRoleInput, { description: 'The new role.' }) input: CreateRoleInput) {
     return createCatalogItem(ctx, 'role', input.name);
   }
 
   @Mutation(() => GroupType, { description: 'Requires tenant:admin.' })
-  createGroup(@Ctx() ctx: RequestContext, @Arg('input', () => CreateGroupInput) input: CreateGroupInput) {
+  createGroup(@Ctx() ctx: RequestContext, @Arg('input', () => CreateGroupInput, { description: 'The new group.' }) input: CreateGroupInput) {
     return createCatalogItem(ctx, 'group', input.name);
   }
 
   @Mutation(() => PositionType, { description: 'Requires tenant:admin.' })
-  async createPosition(@Ctx() ctx: RequestContext, @Arg('input', () => CreatePositionInput) input: CreatePositionInput) {
+  async createPosition(@Ctx() ctx: RequestContext, @Arg('input', () => CreatePositionInput, { description: 'The new position.' }) input: CreatePositionInput) {
     const { id, name } = await createCatalogItem(ctx, 'position', input.title);
     return { id, title: name };
   }

@@ -18,7 +18,7 @@ export class InvitationResolver {
   @Mutation(() => BulkInviteUsersPayload, { description: 'Requires users:invite. One result per user, in input order.' })
   async bulkInviteUsers(
     @Ctx() ctx: RequestContext,
-    @Arg('input', () => BulkInviteUsersInput) input: BulkInviteUsersInput,
+    @Arg('input', () => BulkInviteUsersInput, { description: 'The people to invite and the options for all of them.' }) input: BulkInviteUsersInput,
   ): Promise<BulkInviteUsersPayload> {
     return toBulkInvitePayload(await this.bulkInvites.bulkInviteUsers(ctx, input));
   }
@@ -26,9 +26,9 @@ export class InvitationResolver {
   @Query(() => InvitationConnection, { description: 'Requires users:read. Newest first; first <= 500.' })
   async invitations(
     @Ctx() ctx: RequestContext,
-    @Arg('status', () => InvitationStatus, { nullable: true }) status: InvitationStatus | null,
-    @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first: number,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('status', () => InvitationStatus, { nullable: true, description: 'Only invitations in this status; all when omitted.' }) status: InvitationStatus | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 50, description: 'Page size, 0 to 500.' }) first: number,
+    @Arg('after', () => String, { nullable: true, description: 'The previous page\'s pageInfo.endCursor; omit for the first page.' }) after: string | null,
   ): Promise<InvitationConnection> {
     const page = await this.invitationService.list(ctx, { status, first, after });
     return { totalCount: page.totalCount, nodes: page.nodes, pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor } };
@@ -37,17 +37,17 @@ export class InvitationResolver {
   @Mutation(() => InvitationType, {
     description: 'Requires users:invite. New token (the old link stops working) and a new email; on a revoked invitation, invites the person again.',
   })
-  resendInvitation(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string) {
+  resendInvitation(@Ctx() ctx: RequestContext, @Arg('id', () => ID, { description: 'The Invitation id.' }) id: string) {
     return this.invitationService.resend(ctx, id);
   }
 
   @Mutation(() => InvitationType, { description: 'Requires users:invite. The link stops working.' })
-  revokeInvitation(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string) {
+  revokeInvitation(@Ctx() ctx: RequestContext, @Arg('id', () => ID, { description: 'The Invitation id.' }) id: string) {
     return this.invitationService.revoke(ctx, id);
   }
 
   @Mutation(() => AcceptInvitationPayload, { description: 'No JWT: the token from the email is the credential.' })
-  async acceptInvitation(@Ctx() ctx: RequestContext, @Arg('token', () => String) token: string) {
+  async acceptInvitation(@Ctx() ctx: RequestContext, @Arg('token', () => String, { description: 'The token from the link in the invitation email (its `token` query parameter).' }) token: string) {
     const { invitation, redirectUrl } = await this.invitationService.accept(ctx, token);
     return { invitation, redirectUrl };
   }

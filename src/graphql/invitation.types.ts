@@ -2,42 +2,48 @@ import { DateTimeResolver } from 'graphql-scalars';
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { EmailStatus, InvitationStatus } from './enums';
 
-@ObjectType('User')
+@ObjectType('User', { description: 'A person on the platform, as this tenant sees them.' })
 export class UserType {
-  @Field(() => ID) id!: string;
-  @Field(() => String) email!: string;
-  @Field(() => String, { nullable: true }) firstName!: string | null;
-  @Field(() => String, { nullable: true }) lastName!: string | null;
+  @Field(() => ID, { description: 'The same id in every tenant; usable as existingUserId or managerId.' }) id!: string;
+  @Field(() => String, { description: 'The person\'s email address (identifies them platform-wide).' }) email!: string;
+  @Field(() => String, { nullable: true, description: 'Given name as this tenant recorded it; null when none was given.' })
+  firstName!: string | null;
+  @Field(() => String, { nullable: true, description: 'Family name as this tenant recorded it; null when none was given.' })
+  lastName!: string | null;
 }
 
-@ObjectType('Invitation')
+@ObjectType('Invitation', { description: 'One invitation of one person into the tenant, with the state of its email.' })
 export class InvitationType {
-  @Field(() => ID) id!: string;
-  @Field(() => String) email!: string;
-  @Field(() => InvitationStatus) status!: InvitationStatus;
-  @Field(() => EmailStatus) emailStatus!: EmailStatus;
+  @Field(() => ID, { description: 'Pass it to resendInvitation or revokeInvitation.' }) id!: string;
+  @Field(() => String, { description: 'Where the invitation email goes.' }) email!: string;
+  @Field(() => InvitationStatus, { description: 'Whether the link can still be used, and why not.' }) status!: InvitationStatus;
+  @Field(() => EmailStatus, { description: 'What happened to the invitation email.' }) emailStatus!: EmailStatus;
   @Field(() => String, { nullable: true, description: 'Why the email failed, when emailStatus is FAILED.' })
   emailError!: string | null;
-  @Field(() => DateTimeResolver) expiresAt!: string;
-  @Field(() => DateTimeResolver) createdAt!: string;
-  @Field(() => String, { nullable: true }) redirectUrl!: string | null;
+  @Field(() => DateTimeResolver, { description: 'When the link stops working (INVITATION_TTL_DAYS after it was sent or last resent).' })
+  expiresAt!: string;
+  @Field(() => DateTimeResolver, { description: 'When the invitation was created.' }) createdAt!: string;
+  @Field(() => String, { nullable: true, description: 'Where the accept page sends the person after accepting; null for none.' })
+  redirectUrl!: string | null;
 }
 
-@ObjectType()
+@ObjectType({ description: 'Where a page of a list ends, for asking for the next one.' })
 export class PageInfo {
-  @Field(() => Boolean) hasNextPage!: boolean;
-  @Field(() => String, { nullable: true }) endCursor!: string | null;
+  @Field(() => Boolean, { description: 'Whether there are more items after this page.' }) hasNextPage!: boolean;
+  @Field(() => String, { nullable: true, description: 'Pass it as `after` to get the next page; null on an empty page.' })
+  endCursor!: string | null;
 }
 
-@ObjectType()
+@ObjectType({ description: 'One page of invitations, newest first.' })
 export class InvitationConnection {
-  @Field(() => Int) totalCount!: number;
-  @Field(() => [InvitationType]) nodes!: InvitationType[];
-  @Field(() => PageInfo) pageInfo!: PageInfo;
+  @Field(() => Int, { description: 'How many invitations match the filter, across all pages.' }) totalCount!: number;
+  @Field(() => [InvitationType], { description: 'The invitations of this page.' }) nodes!: InvitationType[];
+  @Field(() => PageInfo, { description: 'How to get the next page.' }) pageInfo!: PageInfo;
 }
 
-@ObjectType()
+@ObjectType({ description: 'The result of accepting an invitation.' })
 export class AcceptInvitationPayload {
-  @Field(() => InvitationType) invitation!: InvitationType;
-  @Field(() => String, { nullable: true }) redirectUrl!: string | null;
+  @Field(() => InvitationType, { description: 'The invitation, now ACCEPTED.' }) invitation!: InvitationType;
+  @Field(() => String, { nullable: true, description: 'Where the inviter asked to send the person next; null for none.' })
+  redirectUrl!: string | null;
 }

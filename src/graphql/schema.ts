@@ -16,9 +16,13 @@ export async function buildGraphQLSchema(services: ResolverServices) {
     [InvitationResolver, new InvitationResolver(services.bulkInvites, services.invitations)],
     [CatalogResolver, new CatalogResolver()],
   ]);
-  return buildSchema({
+  const schema = await buildSchema({
     resolvers: [CatalogResolver, InvitationResolver],
     container: { get: (someClass) => instances.get(someClass) },
     validate: false,
   });
+  // type-graphql creates the root types itself and takes no description for them.
+  schema.getQueryType()!.description = "Read the token's tenant: its invitations and its catalogue of roles, groups and positions.";
+  schema.getMutationType()!.description = 'Invite people, manage their invitations, accept one, and manage the catalogue and tenants.';
+  return schema;
 }
