@@ -390,10 +390,10 @@ describe('REST compatibility endpoints', () => {
     for (const path of [APTLYDONE, ROYALTI]) {
       const op = doc.paths[path]?.post;
       assert.ok(op, `${path} documented`);
-      const requestBody = op.requestBody.content['application/json'];
-      assert.ok(requestBody.examples || requestBody.schema.examples || requestBody.example, `${path} request example`);
-      const ok = op.responses['200'].content['application/json'];
-      assert.ok(ok.examples || ok.schema.examples || ok.example, `${path} response example`);
+      // Bodies are named schemas (components.schemas), which carry the examples.
+      const named = (media: any) => doc.components.schemas[media.schema.$ref.replace('#/components/schemas/', '')];
+      assert.ok(named(op.requestBody.content['application/json']).example, `${path} request example`);
+      assert.ok(named(op.responses['200'].content['application/json']).example, `${path} response example`);
       for (const status of ['400', '401', '403', '409', '413', '429']) assert.ok(op.responses[status], `${path} documents ${status}`);
     }
     const docs = await t.app.server.inject({ method: 'GET', url: '/docs/' });

@@ -3,51 +3,57 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { BulkInviteOutcome, BulkInviteService, InviteUserCommand } from '../services/bulk-invite';
 import { FAILURE_REASON } from './failure-reasons';
-import { errorResponses, idempotencyKeyHeaderSchema, idempotencyKeyOf, Nullable, useErrorEnvelope, useStrictValidation } from './rest-support';
+import {
+  addNamedSchemas,
+  errorResponses,
+  idempotencyKeyHeaderSchema,
+  idempotencyKeyOf,
+  Nullable,
+  Ref,
+  useErrorEnvelope,
+  useStrictValidation,
+} from './rest-support';
 
+/**
+ * The request example Swagger UI's "Try it out" sends. It has no `tenantId` (the token's tenant is used; a different
+ * one is refused with 403) and no role, group, position or manager ids, which differ per tenant: copy real ones from
+ * the GraphQL `roles`, `groups` and `positions` queries.
+ */
 const sampleRequest = {
-  tenantId: '42db2b59-b9c6-4705-a0d9-916e597cd4aa',
-  users: [
-    {
-      firstName: 'Maryam',
-      lastName: 'Smith',
-      email: 'maryam.smith@example.com',
-      mobilePhone: '+1 (555) 123-4567',
-      roleIds: ['bbc5418c-8d81-4756-b3e6-84e1e87f06c3'],
-      groups: [{ groupId: 'e9100cc7-048a-4d01-a64f-9e0030938f6a', isPrimaryOrg: true }],
-      managerId: '623010c7-bbd4-4cab-94ca-a3b617a74933',
-      positionIds: ['b545c2fe-681c-4cf6-a6f6-e0bcea69bad3'],
-      existingUser: {},
-    },
-  ],
+  users: [{ firstName: 'Maryam', lastName: 'Smith', email: 'maryam.smith@example.com', mobilePhone: '+1 (555) 123-4567', existingUser: {} }],
 };
 
-export const aptlydoneErrorSchema = {
-  type: 'object',
-  required: ['statusCode', 'timestamp', 'message'],
-  properties: { statusCode: { type: 'integer' }, timestamp: { type: 'string', format: 'date-time' }, message: { type: 'string' } },
-} as const;
+export const AptlydoneError = Type.Object(
+  {
+    statusCode: Type.Integer({ description: 'The HTTP status again.' }),
+    timestamp: Type.String({ format: 'date-time' }),
+    message: Type.String({ description: 'Why the request as a whole was refused.' }),
+  },
+  { $id: 'AptlydoneError', description: "aptlydone's envelope for a whole-request error." },
+);
 
 const NullableString = (description?: string) => Nullable(Type.String(description ? { description } : {}));
-const IdList = () => Nullable(Type.Array(Type.String()));
+const IdList = (description: string) => Nullable(Type.Array(Type.String(), { description }));
+
+const AptlydoneGroupAssignment = Type.Object(
+  {
+    groupId: Type.String({ description: 'A group of the tenant (GraphQL `groups` query).' }),
+    isPrimaryOrg: Type.Optional(Nullable(Type.Boolean({ description: 'At most one group per user may be primary.' }))),
+  },
+  { $id: 'AptlydoneGroupAssignment', additionalProperties: false, description: 'One group to add the user to.' },
+);
 
 /** One aptlydone user. Fields the product does not document are refused (400 naming the field). */
 const AptlydoneUser = Type.Object(
   {
-    firstName: Type.Optional(NullableString()),
-    lastName: Type.Optional(NullableString()),
-    email: Type.Optional(NullableString()),
+    firstName: Type.Optional(NullableString('At most 100 characters.')),
+    lastName: Type.Optional(NullableString('At most 100 characters.')),
+    email: Type.Optional(NullableString('Required unless existingUser.userId is given.')),
     mobilePhone: Type.Optional(NullableString('Normalised to E.164; "+1 (555) 123-4567" is valid.')),
-    roleIds: Type.Optional(IdList()),
-    groups: Type.Optional(
-      Nullable(
-        Type.Array(
-          Type.Object({ groupId: Type.String(), isPrimaryOrg: Type.Optional(Nullable(Type.Boolean())) }, { additionalProperties: false }),
-        ),
-      ),
-    ),
+    roleIds: Type.Optional(IdList('Role ids of the tenant (GraphQL `roles` query); at most 50.')),
+    groups: Type.Optional(Nullable(Type.Array(Ref(AptlydoneGroupAssignment), { description: 'At most 50.' }))),
     managerId: Type.Optional(NullableString('The user id of a member of the same tenant.')),
-    positionIds: Type.Optional(IdList()),
+    positionIds: Type.Optional(IdList('Position ids of the tenant (GraphQL `positions` query); at most 50.')),
     existingUser: Type.Optional(
       Nullable(
         Type.Object(
@@ -57,65 +63,65 @@ const AptlydoneUser = Type.Object(
       ),
     ),
   },
-  { additionalProperties: false },
+  { $id: 'AptlydoneUser', additionalProperties: false, description: 'One person to invite.' },
 );
 
 /** The body of POST /auth/v1/user/bulk-invite: the JSON schema Fastify validates and OpenAPI shows, and its TypeScript type. */
-const AptlydoneBody = Type.Object(
+const AptlydoneBulkInviteRequest = Type.Object(
   {
-    tenantId: Type.Optional(NullableString("Must equal the token's tenant.")),
-    users: Type.Array(AptlydoneUser),
+    tenantId: Type.Optional(
+      NullableString("Optional: leave it out to use the token's tenant. When given it must be the token's `tenantId` claim, otherwise 403."),
+    ),
+    users: Type.Array(Ref(AptlydoneUser), { description: 'The people to invite; results answer them in the same order.' }),
   },
-  { additionalProperties: false, examples: [sampleRequest] },
+  { $id: 'AptlydoneBulkInviteRequest', additionalProperties: false, example: sampleRequest },
 );
 
 type AptlydoneUser = Static<typeof AptlydoneUser>;
 
-const responseSchema = {
-  200: {
-    description: 'One result per user, in request order.',
-    type: 'object',
-    required: ['statusCode', 'timestamp', 'message', 'data'],
-    properties: {
-      statusCode: { type: 'integer' },
-      timestamp: { type: 'string', format: 'date-time' },
-      message: { type: 'string' },
+const AptlydoneInviteResult = Type.Object(
+  {
+    email: Type.String({ description: 'The email of the user this result answers (empty when none was given).' }),
+    success: Type.Boolean(),
+    message: Type.String({ description: '"Invitation sent successfully", "Email already exists", or why the user was refused.' }),
+  },
+  { $id: 'AptlydoneInviteResult', description: 'The outcome for one user.' },
+);
+
+const AptlydoneBulkInviteResponse = Type.Object(
+  {
+    statusCode: Type.Integer(),
+    timestamp: Type.String({ format: 'date-time' }),
+    message: Type.String(),
+    data: Type.Object({
+      total: Type.Integer({ description: 'successful + failed: the number of users in the request.' }),
+      successful: Type.Integer(),
+      failed: Type.Integer(),
+      results: Type.Array(Ref(AptlydoneInviteResult), { description: 'One result per user, in request order.' }),
+    }),
+  },
+  {
+    $id: 'AptlydoneBulkInviteResponse',
+    example: {
+      statusCode: 200,
+      timestamp: '2025-06-25T06:16:48.664Z',
+      message: 'Success',
       data: {
-        type: 'object',
-        required: ['total', 'successful', 'failed', 'results'],
-        properties: {
-          total: { type: 'integer' },
-          successful: { type: 'integer' },
-          failed: { type: 'integer' },
-          results: {
-            type: 'array',
-            items: {
-              type: 'object',
-              required: ['email', 'success', 'message'],
-              properties: { email: { type: 'string' }, success: { type: 'boolean' }, message: { type: 'string' } },
-            },
-          },
-        },
+        total: 2,
+        successful: 1,
+        failed: 1,
+        results: [
+          { email: 'maryam.smith@example.com', success: true, message: 'Invitation sent successfully' },
+          { email: 'john.doe@example.com', success: false, message: 'Email already exists' },
+        ],
       },
     },
-    examples: [
-      {
-        statusCode: 200,
-        timestamp: '2025-06-25T06:16:48.664Z',
-        message: 'Success',
-        data: {
-          total: 2,
-          successful: 1,
-          failed: 1,
-          results: [
-            { email: 'maryam.smith@example.com', success: true, message: 'Invitation sent successfully' },
-            { email: 'john.doe@example.com', success: false, message: 'Email already exists' },
-          ],
-        },
-      },
-    ],
   },
-  ...errorResponses(aptlydoneErrorSchema),
+);
+
+const responseSchema = {
+  200: { description: 'One result per user, in request order.', ...Ref(AptlydoneBulkInviteResponse) },
+  ...errorResponses(AptlydoneError),
 };
 
 function toCommand(user: AptlydoneUser): InviteUserCommand {
@@ -158,17 +164,21 @@ export function toAptlydoneResponse(outcome: BulkInviteOutcome) {
 export async function aptlydoneRoutes(app: FastifyInstance, opts: { bulkInvites: BulkInviteService }) {
   useErrorEnvelope(app, (status, message) => ({ statusCode: status, timestamp: new Date().toISOString(), message }));
   useStrictValidation(app);
+  addNamedSchemas(app, [AptlydoneError, AptlydoneGroupAssignment, AptlydoneUser, AptlydoneBulkInviteRequest, AptlydoneInviteResult, AptlydoneBulkInviteResponse]);
 
   app.withTypeProvider<TypeBoxTypeProvider>().post(
     '/auth/v1/user/bulk-invite',
     {
       schema: {
+        operationId: 'aptlydoneBulkInvite',
         summary: 'Invite users into a tenant (aptlydone-compatible)',
-        description: 'Invites every user it can; each user succeeds or fails on its own. Sends invitation emails.',
+        description:
+          "Invites every user it can; each user succeeds or fails on its own. Sends invitation emails. The tenant is the token's: " +
+          '`tenantId` may be left out, and when given must equal the token\'s `tenantId` claim (otherwise 403).',
         tags: ['aptlydone'],
         security: [{ bearerAuth: [] }],
         headers: idempotencyKeyHeaderSchema,
-        body: AptlydoneBody,
+        body: Ref(AptlydoneBulkInviteRequest),
         response: responseSchema,
       },
     },

@@ -2,6 +2,12 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 
+/**
+ * package.json says `UNLICENSED`: npm's word for proprietary code that may not be used without permission. OpenAPI
+ * wants a license name; spell out what it means for readers of the document.
+ */
+const LICENSE = { name: 'UNLICENSED: proprietary, all rights reserved' };
+
 /** OpenAPI 3 generated from the REST routes' own schemas; must be registered before those routes. */
 export async function registerOpenApi(app: FastifyInstance, publicUrl: string) {
   await app.register(swagger, {
@@ -12,12 +18,17 @@ export async function registerOpenApi(app: FastifyInstance, publicUrl: string) {
         version: '1.0.0',
         description:
           'Two wire formats of existing products, computed by the same code as the GraphQL `bulkInviteUsers` mutation. ' +
-          'Send `Authorization: Bearer <JWT>`.',
+          'Send `Authorization: Bearer <JWT>` (in development `npm run token` mints one; the server prints a demo token at startup). ' +
+          "Both act in the token's tenant. The examples work as they are in \"Try it out\" once you have pressed Authorize.",
+        license: LICENSE,
       },
       servers: [{ url: publicUrl }],
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
     hideUntagged: true,
+    // Named schemas (src/rest/*.routes.ts, added with an `$id`) appear under components.schemas by that name rather
+    // than as def-0, def-1, ..., so generated clients get meaningful type names.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: false } });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -4,39 +4,48 @@ import type { FastifyInstance } from 'fastify';
 import type { BulkInviteOutcome, BulkInviteService, InviteUserCommand } from '../services/bulk-invite';
 import { FAILURE_REASON } from './failure-reasons';
 import { MAX_REDIRECT_URL_LENGTH } from '../services/redirect-policy';
-import { displayName, errorResponses, idempotencyKeyHeaderSchema, idempotencyKeyOf, Nullable, useErrorEnvelope, useStrictValidation } from './rest-support';
+import {
+  addNamedSchemas,
+  displayName,
+  errorResponses,
+  idempotencyKeyHeaderSchema,
+  idempotencyKeyOf,
+  Nullable,
+  Ref,
+  useErrorEnvelope,
+  useStrictValidation,
+} from './rest-support';
 
 /** As bulkInviteUsers documents it; the service checks it too. */
 const MAX_MESSAGE_LENGTH = 2000;
 
-export const royaltiErrorSchema = {
-  type: 'object',
-  required: ['message'],
-  properties: { message: { type: 'string' } },
-} as const;
+export const RoyaltiError = Type.Object(
+  { message: Type.String({ description: 'Why the request as a whole was refused.' }) },
+  { $id: 'RoyaltiError', description: "royalti.io's envelope for a whole-request error." },
+);
 
 const NullableString = (description?: string) => Nullable(Type.String(description ? { description } : {}));
 
 /** One royalti user. Fields the product does not document are refused (400 naming the field). */
 const RoyaltiUser = Type.Object(
   {
-    firstName: Type.Optional(NullableString()),
-    lastName: Type.Optional(NullableString()),
-    nickName: Type.Optional(NullableString()),
-    userType: Type.Optional(NullableString()),
-    email: Type.Optional(NullableString()),
+    firstName: Type.Optional(NullableString('At most 100 characters.')),
+    lastName: Type.Optional(NullableString('At most 100 characters.')),
+    nickName: Type.Optional(NullableString('At most 100 characters.')),
+    userType: Type.Optional(NullableString('Free-form kind of user, e.g. "artist"; at most 100 characters.')),
+    email: Type.Optional(NullableString('Required.')),
     ipi: Type.Optional(NullableString('IPI name number: 9 to 11 digits.')),
     role: Type.Optional(NullableString('A role of the workspace, by name (case-insensitive).')),
     phone: Type.Optional(NullableString('E.164, or national format with `country` as the region.')),
     country: Type.Optional(NullableString('ISO 3166-1 alpha-2.')),
   },
-  { additionalProperties: false },
+  { $id: 'RoyaltiUser', additionalProperties: false, description: 'One person to create and invite.' },
 );
 
 /** The body of POST /user/bulk: the JSON schema Fastify validates and OpenAPI shows, and its TypeScript type. */
-const RoyaltiBody = Type.Object(
+const RoyaltiBulkUsersRequest = Type.Object(
   {
-    users: Type.Array(RoyaltiUser),
+    users: Type.Array(Ref(RoyaltiUser), { description: 'The people to create; createdUsers and errors follow this order.' }),
     sendEmail: Type.Optional(Nullable(Type.Boolean({ default: true, description: 'Send the invitation emails (default true).' }))),
     redirect_url: Type.Optional(
       Nullable(Type.String({ maxLength: MAX_REDIRECT_URL_LENGTH, description: 'Where the accept page sends the person afterwards (allow-listed).' })),
@@ -46,8 +55,11 @@ const RoyaltiBody = Type.Object(
     ),
   },
   {
+    $id: 'RoyaltiBulkUsersRequest',
     additionalProperties: false,
-    examples: [
+    // Works as is in Swagger UI's "Try it out" with a token of any tenant that has a role named Member (the
+    // development demo tenant has one); `redirect_url` must be allowed by REDIRECT_URL_ALLOWLIST.
+    example:
       {
         users: [
           {
@@ -66,33 +78,32 @@ const RoyaltiBody = Type.Object(
         redirect_url: 'https://app.example.com/welcome',
         message: 'Welcome aboard!',
       },
-    ],
   },
 );
 
 type RoyaltiUser = Static<typeof RoyaltiUser>;
 
-const responseSchema = {
-  200: {
-    description: 'Invited users by name, how many reached the workspace, and one error per refused user.',
-    type: 'object',
-    required: ['message', 'createdUsers', 'processedCount', 'errors'],
-    properties: {
-      message: { type: 'string' },
-      createdUsers: { type: 'array', items: { type: 'string' } },
-      processedCount: { type: 'integer' },
-      errors: { type: 'array', items: { type: 'string' } },
-    },
-    examples: [
-      {
-        message: 'Done.',
-        createdUsers: ['John Doe', 'Jericho Doe'],
-        processedCount: 3,
-        errors: ['User Jane Doe already associated with workspace!', 'Invalid email format for Jacob Doe'],
-      },
-    ],
+const RoyaltiBulkUsersResponse = Type.Object(
+  {
+    message: Type.String(),
+    createdUsers: Type.Array(Type.String(), { description: '"First Last" of each invited user, in request order.' }),
+    processedCount: Type.Integer({ description: 'Users that passed validation: invited plus already associated.' }),
+    errors: Type.Array(Type.String(), { description: 'One sentence per refused user, in request order.' }),
   },
-  ...errorResponses(royaltiErrorSchema),
+  {
+    $id: 'RoyaltiBulkUsersResponse',
+    example: {
+      message: 'Done.',
+      createdUsers: ['John Doe', 'Jericho Doe'],
+      processedCount: 3,
+      errors: ['User Jane Doe already associated with workspace!', 'Invalid email format for Jacob Doe'],
+    },
+  },
+);
+
+const responseSchema = {
+  200: { description: 'Invited users by name, how many reached the workspace, and one error per refused user.', ...Ref(RoyaltiBulkUsersResponse) },
+  ...errorResponses(RoyaltiError),
 };
 
 function toCommand(user: RoyaltiUser): InviteUserCommand {
@@ -132,17 +143,19 @@ export function toRoyaltiResponse(users: RoyaltiUser[], outcome: BulkInviteOutco
 export async function royaltiRoutes(app: FastifyInstance, opts: { bulkInvites: BulkInviteService }) {
   useErrorEnvelope(app, (_status, message) => ({ message }));
   useStrictValidation(app);
+  addNamedSchemas(app, [RoyaltiError, RoyaltiUser, RoyaltiBulkUsersRequest, RoyaltiBulkUsersResponse]);
 
   app.withTypeProvider<TypeBoxTypeProvider>().post(
     '/user/bulk',
     {
       schema: {
+        operationId: 'royaltiBulkCreateUsers',
         summary: 'Create users in the workspace (royalti.io-compatible)',
         description: 'Creates and invites every user it can; each user succeeds or fails on its own.',
         tags: ['royalti'],
         security: [{ bearerAuth: [] }],
         headers: idempotencyKeyHeaderSchema,
-        body: RoyaltiBody,
+        body: Ref(RoyaltiBulkUsersRequest),
         response: responseSchema,
       },
     },
