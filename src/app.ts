@@ -26,6 +26,7 @@ import { RequestLogController, metrics, registerObservability } from './http/obs
 import { acceptPageRoutes } from './pages/accept-page.routes';
 import { aptlydoneRoutes } from './rest/aptlydone.routes';
 import { devMailboxRoutes } from './dev/dev-mailbox.routes';
+import { localExplorerRoutes, withLocalExplorerLink } from './dev/local-explorer';
 import { registerOpenApi } from './rest/openapi';
 import { royaltiRoutes } from './rest/royalti.routes';
 
@@ -97,7 +98,9 @@ export async function buildApp(options: { config: AppConfig; orm: MikroORM; log:
   const schema = await buildGraphQLSchema(services);
   const plugins: ApolloServerPlugin<RequestContext>[] = [
     fastifyApolloDrainPlugin(server),
-    config.isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false }),
+    config.isProduction
+      ? ApolloServerPluginLandingPageDisabled()
+      : withLocalExplorerLink(ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false })),
     refusedDocumentStatus,
   ];
   // Abusive documents are refused during validation, before any resolver runs. Introspection (Sandbox) is exempt
@@ -171,6 +174,7 @@ export async function buildApp(options: { config: AppConfig; orm: MikroORM; log:
   await server.register(royaltiRoutes, { bulkInvites: services.bulkInvites });
   await server.register(acceptPageRoutes, { config, invitations: services.invitations });
   if (!config.isProduction) await server.register(devMailboxRoutes, { orm });
+  if (!config.isProduction) await server.register(localExplorerRoutes);
 
   let closed = false;
   return {

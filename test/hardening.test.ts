@@ -97,11 +97,17 @@ describe('GraphQL protection', () => {
     assert.equal(res.statusCode, 400);
   });
 
-  it('serves introspection and Sandbox in development, neither in production', async () => {
+  it('serves introspection, Sandbox and the local GraphiQL in development, none of them in production', async () => {
     const dev = await raw(t, { query: getIntrospectionQuery() });
     assert.ok(dev.json().data.__schema.types.length > 10, 'Sandbox needs introspection');
     const page = await t.app.server.inject({ method: 'GET', url: '/graphql', headers: { accept: 'text/html' } });
     assert.match(page.body, /sandbox/i);
+    assert.match(page.body, /<a href="\/graphiql">/, 'the landing page links to the local explorer');
+    const graphiql = await t.app.server.inject({ method: 'GET', url: '/graphiql' });
+    assert.equal(graphiql.statusCode, 200);
+    assert.match(String(graphiql.headers['content-security-policy']), /script-src 'self';.*connect-src 'self'/);
+    assert.equal((await t.app.server.inject({ method: 'GET', url: '/graphiql/assets/graphiql.js' })).statusCode, 200);
+    assert.equal((await t.app.server.inject({ method: 'GET', url: '/graphiql/assets/..%2Fpackage.json' })).statusCode, 404);
 
     const production = await raw(prod, { query: getIntrospectionQuery() });
     assert.ok(production.statusCode < 500);
@@ -110,6 +116,8 @@ describe('GraphQL protection', () => {
     assert.doesNotMatch(prodPage.body, /embeddable-sandbox|sandbox\.embed/i);
     const mailbox = await prod.app.server.inject({ method: 'GET', url: '/dev/mailbox' });
     assert.equal(mailbox.statusCode, 404, 'no dev mailbox in production');
+    assert.doesNotMatch(prodPage.body, /graphiql/i);
+    assert.equal((await prod.app.server.inject({ method: 'GET', url: '/graphiql' })).statusCode, 404, 'no local explorer in production');
   });
 
   it('answers a malformed cursor as BAD_USER_INPUT, not as an internal error', async () => {
