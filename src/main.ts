@@ -72,6 +72,7 @@ runService({
           '',
           `Bulk invite service ready${created ? ' (demo tenant created)' : ''}`,
           `  GraphQL + Sandbox  ${base}/graphql`,
+          `  GraphiQL (offline) ${base}/graphiql`,
           `  REST docs          ${base}/docs`,
           `  Dev mailbox        ${base}/dev/mailbox`,
           `  Health             ${base}/health (readiness: ${base}/health/ready, metrics: ${base}/metrics)`,

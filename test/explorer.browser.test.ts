@@ -11,7 +11,7 @@ import { freePort } from './helpers/processes';
  * The local GraphQL explorer, in a real browser with every request that would leave the machine blocked: it must
  * load, introspect and run a query with nothing but this server.
  */
-describe('in a browser, offline: the /graphql landing page leads to GraphiQL served by this server, which runs a query', () => {
+describe('in a browser, offline: the API explorers work with nothing but this server', () => {
   let t: TestApp;
   let a: SeededTenant;
   let base: string;
@@ -43,7 +43,7 @@ describe('in a browser, offline: the /graphql landing page leads to GraphiQL ser
     await t?.close();
   });
 
-  it('runs { roles { id name } } with an Authorization header and shows the result', async () => {
+  it('/graphql links to GraphiQL served by this server, which runs { roles { id name } } with an Authorization header', async () => {
     const page = await context.newPage();
     const problems: string[] = [];
     page.on('console', (message) => {
@@ -83,6 +83,31 @@ describe('in a browser, offline: the /graphql landing page leads to GraphiQL ser
     await page.screenshot({ path: join(tmpdir(), 'bulk-invite-graphiql.png') });
     assert.deepEqual(blocked, [], 'GraphiQL needed nothing beyond this server');
     assert.deepEqual(problems, [], 'no console errors (such as CSP violations)');
+    await page.close();
+  });
+  it("Swagger UI at /docs: the aptlydone example, sent with Try it out after Authorize, answers 200 with the user invited", async () => {
+    const page = await context.newPage();
+    await page.goto(`${base}/docs`);
+    await page.locator('button.authorize').first().click();
+    await page.locator('.modal-ux input').first().fill(a.token);
+    await page.locator('.modal-ux button.authorize').click();
+    await page.locator('.modal-ux button.btn-done').click();
+
+    // Swagger UI builds its element ids from the tag and the operationId.
+    const operation = page.locator('#operations-aptlydone-aptlydoneBulkInvite');
+    await operation.locator('.opblock-summary').first().click();
+    await operation.locator('button.try-out__btn').click();
+    const body = operation.locator('textarea.body-param__text');
+    const sent = JSON.parse(await body.inputValue());
+    assert.equal('tenantId' in sent, false, 'the example leaves tenantId to the token');
+    await operation.locator('button.execute').click();
+    const status = operation.locator('.live-responses-table .response .response-col_status').first();
+    await status.waitFor();
+    await page.screenshot({ path: join(tmpdir(), 'bulk-invite-swagger-try-it-out.png'), fullPage: true });
+    assert.equal((await status.innerText()).trim(), '200', await operation.locator('.live-responses-table').innerText());
+    const answer = JSON.parse(await operation.locator('.live-responses-table .response-col_description pre.microlight').first().innerText());
+    assert.equal(answer.data.successful, sent.users.length, JSON.stringify(answer));
+    await page.screenshot({ path: join(tmpdir(), 'bulk-invite-swagger-try-it-out.png'), fullPage: true });
     await page.close();
   });
 });

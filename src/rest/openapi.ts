@@ -22,7 +22,13 @@ export async function registerOpenApi(app: FastifyInstance, publicUrl: string) {
           "Both act in the token's tenant. The examples work as they are in \"Try it out\" once you have pressed Authorize.",
         license: LICENSE,
       },
-      servers: [{ url: publicUrl }],
+      // First the origin the document was read from (a relative URL), which Swagger UI's "Try it out" uses: it is
+      // same-origin whatever host name the browser used (the service sends no CORS headers). Then PUBLIC_URL, the
+      // absolute base for generated clients.
+      servers: [
+        { url: '/', description: 'The server this document was read from' },
+        { url: publicUrl, description: 'PUBLIC_URL of the server that generated this document' },
+      ],
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
     hideUntagged: true,
