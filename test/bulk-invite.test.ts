@@ -357,7 +357,7 @@ describe('invitations, resendInvitation and revokeInvitation', () => {
     const revoked = await t.gql('mutation($id: ID!) { revokeInvitation(id: $id) { id status } }', { id: second.id }, a.token);
     assert.equal(revoked.data.revokeInvitation.status, 'REVOKED');
     const [membership] = await t.sql('select m.status from membership m join invitation i on i.membership_id = m.id where i.id = $1', [second.id]);
-    assert.equal(membership.status, 'REVOKED');
+    assert.equal(membership.status, 'REMOVED');
     const onlyRevoked = await t.gql(LIST, { status: 'REVOKED' }, a.token);
     assert.deepEqual(onlyRevoked.data.invitations.nodes.map((n: { id: string }) => n.id), [second.id]);
     const reinvitedOne = await t.gql('mutation($id: ID!) { resendInvitation(id: $id) { id status emailStatus } }', { id: second.id }, a.token);

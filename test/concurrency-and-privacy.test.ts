@@ -247,7 +247,7 @@ describe('concurrency and cross-tenant privacy', () => {
         assert.equal(state.status, 'REVOKED');
         assert.equal(state.accepted_at, null);
         assert.ok(state.revoked_at, 'revoked_at set');
-        assert.equal(state.membership, 'REVOKED');
+        assert.equal(state.membership, 'REMOVED');
       }
     }
     assert.ok(wins.accept >= 5 && wins.revoke >= 5, 'both outcomes exercised');

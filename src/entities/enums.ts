@@ -1,8 +1,20 @@
+/**
+ * INVITED, ACTIVE and SUSPENDED hold a seat (they are current members); REMOVED does not, and such a person can be
+ * invited again. A revoked invitation leaves its member REMOVED.
+ */
 export enum MembershipStatus {
   INVITED = 'INVITED',
   ACTIVE = 'ACTIVE',
-  REVOKED = 'REVOKED',
+  SUSPENDED = 'SUSPENDED',
+  REMOVED = 'REMOVED',
 }
+
+/** Memberships that hold a seat. */
+export const CURRENT_MEMBERSHIP_STATUSES: ReadonlySet<string> = new Set([
+  MembershipStatus.INVITED,
+  MembershipStatus.ACTIVE,
+  MembershipStatus.SUSPENDED,
+]);
 
 /** Stored statuses; EXPIRED is derived from `expiresAt` when read (see invitation-status.ts). */
 export enum StoredInvitationStatus {

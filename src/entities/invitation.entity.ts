@@ -7,6 +7,14 @@ import { TenantScoped } from './tenant-scoped';
 
 @Entity({ tableName: 'invitation' })
 @Index({ name: 'invitation_tenant_created_idx', properties: ['tenant', 'createdAt', 'id'] })
+// The invitations query filtered by status or by email (exact, case-insensitive), newest first.
+@Index({ name: 'invitation_tenant_status_created_idx', properties: ['tenant', 'status', 'createdAt', 'id'] })
+@Index({
+  name: 'invitation_tenant_email_idx',
+  expression: 'create index "invitation_tenant_email_idx" on "invitation" ("tenant_id", lower("email"), "created_at", "id")',
+})
+// A member's invitations (Member.invitation).
+@Index({ name: 'invitation_tenant_membership_idx', properties: ['tenant', 'membership', 'createdAt'] })
 @Index({ name: 'invitation_email_queue_idx', properties: ['emailStatus', 'emailNextAttemptAt'] })
 @Index({
   name: 'invitation_one_pending_per_membership',

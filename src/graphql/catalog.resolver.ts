@@ -1,4 +1,4 @@
-import { Arg, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import {
   CreateGroupInput,
   CreatePositionInput,
@@ -9,7 +9,7 @@ import {
   RoleType,
   TenantType,
 } from './catalog.types';
-import { createCatalogItem, createTenant, listCatalog } from '../services/catalog.service';
+import { createCatalogItem, createTenant, deleteCatalogItem, listCatalog, updateCatalogItem } from '../services/catalog.service';
 import type { RequestContext } from '../context';
 
 @Resolver()
@@ -33,6 +33,37 @@ export class CatalogResolver {
   async createPosition(@Ctx() ctx: RequestContext, @Arg('input', () => CreatePositionInput) input: CreatePositionInput) {
     const { id, name } = await createCatalogItem(ctx, 'position', input.title);
     return { id, title: name };
+  }
+
+  @Mutation(() => RoleType, { description: 'Requires tenant:admin. Names are unique per tenant, case-insensitively.' })
+  updateRole(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string, @Arg('input', () => CreateRoleInput) input: CreateRoleInput) {
+    return updateCatalogItem(ctx, 'role', id, input.name);
+  }
+
+  @Mutation(() => Boolean, { description: 'Requires tenant:admin. Members holding it lose it. False when there is no such role in this tenant.' })
+  deleteRole(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string) {
+    return deleteCatalogItem(ctx, 'role', id);
+  }
+
+  @Mutation(() => GroupType, { description: 'Requires tenant:admin. Names are unique per tenant, case-insensitively.' })
+  updateGroup(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string, @Arg('input', () => CreateGroupInput) input: CreateGroupInput) {
+    return updateCatalogItem(ctx, 'group', id, input.name);
+  }
+
+  @Mutation(() => Boolean, { description: 'Requires tenant:admin. Members in it leave it. False when there is no such group in this tenant.' })
+  deleteGroup(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string) {
+    return deleteCatalogItem(ctx, 'group', id);
+  }
+
+  @Mutation(() => PositionType, { description: 'Requires tenant:admin. Titles are unique per tenant, case-insensitively.' })
+  async updatePosition(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string, @Arg('input', () => CreatePositionInput) input: CreatePositionInput) {
+    const { name } = await updateCatalogItem(ctx, 'position', id, input.title);
+    return { id: id.toLowerCase(), title: name };
+  }
+
+  @Mutation(() => Boolean, { description: 'Requires tenant:admin. Members holding it lose it. False when there is no such position in this tenant.' })
+  deletePosition(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string) {
+    return deleteCatalogItem(ctx, 'position', id);
   }
 
   @Query(() => [RoleType], { description: "The token's tenant's roles. Requires users:read or tenant:admin." })

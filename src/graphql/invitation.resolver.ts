@@ -27,10 +27,11 @@ export class InvitationResolver {
   async invitations(
     @Ctx() ctx: RequestContext,
     @Arg('status', () => InvitationStatus, { nullable: true }) status: InvitationStatus | null,
+    @Arg('email', () => String, { nullable: true, description: 'Exact match, case-insensitive.' }) email: string | null,
     @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first: number,
     @Arg('after', () => String, { nullable: true }) after: string | null,
   ): Promise<InvitationConnection> {
-    const page = await this.invitationService.list(ctx, { status, first, after });
+    const page = await this.invitationService.list(ctx, { status, email, first, after });
     return { totalCount: page.totalCount, nodes: page.nodes, pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor } };
   }
 

@@ -4,6 +4,8 @@ import type { BulkInviteService } from '../services/bulk-invite';
 import type { InvitationService } from '../services/invitation.service';
 import { CatalogResolver } from './catalog.resolver';
 import { InvitationResolver } from './invitation.resolver';
+import { MemberResolver } from './member.resolver';
+import { MemberService } from '../services/member.service';
 
 export interface ResolverServices {
   bulkInvites: BulkInviteService;
@@ -15,9 +17,11 @@ export async function buildGraphQLSchema(services: ResolverServices) {
   const instances = new Map<unknown, unknown>([
     [InvitationResolver, new InvitationResolver(services.bulkInvites, services.invitations)],
     [CatalogResolver, new CatalogResolver()],
+    // Members need no configuration; bulk resend and revoke are the invitation service's.
+    [MemberResolver, new MemberResolver(new MemberService(), services.invitations)],
   ]);
   return buildSchema({
-    resolvers: [CatalogResolver, InvitationResolver],
+    resolvers: [CatalogResolver, InvitationResolver, MemberResolver],
     container: { get: (someClass) => instances.get(someClass) },
     validate: false,
   });

@@ -1,6 +1,6 @@
 import { sql, type FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Group, Membership, MembershipStatus, Position, Role, Tenant, User } from '../../entities';
+import { CURRENT_MEMBERSHIP_STATUSES, Group, Membership, Position, Role, Tenant, User } from '../../entities';
 import { DomainError } from '../errors';
 import { isUuid } from '../ids';
 import type { ParsedInvite } from './parse-invite';
@@ -10,8 +10,8 @@ function uniq(values: Iterable<string>): string[] {
   return [...new Set(values)];
 }
 
-/** Memberships that hold a seat: such a person is ALREADY_MEMBER; the others can be invited again. */
-const CURRENT = new Set<string>([MembershipStatus.INVITED, MembershipStatus.ACTIVE]);
+/** Memberships that hold a seat (INVITED, ACTIVE, SUSPENDED): such a person is ALREADY_MEMBER; a REMOVED one can be invited again. */
+const CURRENT = CURRENT_MEMBERSHIP_STATUSES;
 
 /**
  * Everything the checks need to know from the database, with one query per kind of lookup (tenant, users,
