@@ -143,16 +143,20 @@ export class InvitationService {
     if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE_SIZE) {
       throw new DomainError('BAD_USER_INPUT', `first must be between 0 and ${MAX_PAGE_SIZE}`);
     }
-    let where = statusWhere(args.status, new Date());
+    const now = new Date();
+    const email = args.email === null || args.email === undefined ? null : args.email.trim().toLowerCase();
+    // A raw key (sql.lower) is consumed by the query that uses it: each query gets a condition of its own.
     // Exact and case-insensitive: lower(email) is what invitation_tenant_email_idx holds.
-    if (args.email !== null && args.email !== undefined) where = { $and: [where, { [sql.lower('email')]: args.email.trim().toLowerCase() }] };
-    let pageWhere: FilterQuery<Invitation> = where;
-    if (args.after) {
-      const { createdAt, id } = decodeCursor(args.after);
-      pageWhere = { $and: [where, { $or: [{ createdAt: { $lt: createdAt } }, { createdAt, id: { $lt: id } }] }] };
-    }
+    const filter = (): FilterQuery<Invitation> => {
+      const byStatus = statusWhere(args.status, now);
+      return email === null ? byStatus : { $and: [byStatus, { [sql.lower('email')]: email }] };
+    };
+    const cursor = args.after ? decodeCursor(args.after) : null;
+    const pageWhere: FilterQuery<Invitation> = cursor
+      ? { $and: [filter(), { $or: [{ createdAt: { $lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { $lt: cursor.id } }] }] }
+      : filter();
     const [totalCount, rows] = await Promise.all([
-      ctx.em.count(Invitation, where),
+      ctx.em.count(Invitation, filter()),
       ctx.em.find(Invitation, pageWhere, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: first + 1 }),
     ]);
     const nodes = rows.slice(0, first);
