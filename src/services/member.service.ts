@@ -1,4 +1,4 @@
-import { LockMode } from '@mikro-orm/core';
+import { ForeignKeyConstraintViolationException, LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { RequestContext } from '../context';
 import {
@@ -243,6 +243,12 @@ export class MemberService {
         await replace(MembershipPosition, parsed.positionIds.map((position) => ({ tenant: tenantId, membership: membership.id, position }) as never));
       }
       return membership.id;
+    }).catch((error: unknown) => {
+      // A role, group or position deleted between the check and the insert of its link.
+      if (error instanceof ForeignKeyConstraintViolationException) {
+        throw new DomainError('BAD_USER_INPUT', 'A role, group, position or manager named was deleted meanwhile; try again');
+      }
+      throw error;
     });
     ctx.em.clear();
     const [member] = await loadMembers(ctx.em, [membershipId]);
