@@ -1,10 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { pgArrayLiteral } from './pg-array';
 import type { MembershipReinvite } from '../services/bulk-invite/build-rows';
-
-/** A PostgreSQL array literal (`{"a",NULL}`), bound as one text parameter and cast by the statement. */
-function arrayLiteral(values: ReadonlyArray<string | null>): string {
-  return `{${values.map((v) => (v === null ? 'NULL' : `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`)).join(',')}}`;
-}
 
 /**
  * People invited again into a tenant they had left (revoked or removed): their membership row is reused,
@@ -13,7 +9,7 @@ function arrayLiteral(values: ReadonlyArray<string | null>): string {
  */
 export async function reinviteMemberships(tx: EntityManager, tenantId: string, rows: readonly MembershipReinvite[]): Promise<void> {
   if (!rows.length) return;
-  const col = <K extends keyof MembershipReinvite>(key: K) => arrayLiteral(rows.map((r) => (r[key] ?? null) as string | null));
+  const col = <K extends keyof MembershipReinvite>(key: K) => pgArrayLiteral(rows.map((r) => (r[key] ?? null) as string | null));
   await tx.execute(
     `update membership m set status = 'INVITED', activated_at = null,
        first_name = v.first_name, last_name = v.last_name, nick_name = v.nick_name, user_type = v.user_type,
@@ -24,7 +20,7 @@ export async function reinviteMemberships(tx: EntityManager, tenantId: string, r
     [col('id'), col('firstName'), col('lastName'), col('nickName'), col('userType'), col('ipi'), col('phone'), col('country'), col('manager'), col('invitedBy'), tenantId],
     'run',
   );
-  const ids = arrayLiteral(rows.map((r) => r.id));
+  const ids = pgArrayLiteral(rows.map((r) => r.id));
   for (const table of ['membership_role', 'membership_group', 'membership_position']) {
     await tx.execute(`delete from ${table} where tenant_id = ? and membership_id = any(?::uuid[])`, [tenantId, ids], 'run');
   }

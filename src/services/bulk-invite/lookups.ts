@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { Group, Membership, MembershipStatus, Position, Role, Tenant, User } from '../../entities';
 import { DomainError } from '../errors';
 import { isUuid } from '../ids';
+import { pgArrayLiteral } from '../../db/pg-array';
 import type { ParsedInvite } from './parse-invite';
 import type { InviteLookups, KnownMembership } from './resolve-invites';
 
@@ -28,9 +29,17 @@ export async function loadInviteLookups(em: EntityManager, tenantId: string, peo
   const groupIds = ids((p) => p.groups.map((g) => g.groupId));
   const positionIds = ids((p) => p.positionIds);
 
-  const userWhere: FilterQuery<User>[] = [];
-  if (emails.length) userWhere.push({ emailNormalized: { $in: emails } });
-  if (existingUserIds.length) userWhere.push({ id: { $in: existingUserIds } });
+  // Thousands of emails travel as one array parameter (`= any(?)`), not as an IN list of literals.
+  const userWhere: string[] = [];
+  const userParams: string[] = [];
+  if (emails.length) {
+    userWhere.push('email_normalized = any(?::text[])');
+    userParams.push(pgArrayLiteral(emails));
+  }
+  if (existingUserIds.length) {
+    userWhere.push('id = any(?::uuid[])');
+    userParams.push(pgArrayLiteral(existingUserIds));
+  }
   const roleWhere: FilterQuery<Role>[] = [];
   if (roleIds.length) roleWhere.push({ id: { $in: roleIds } });
   if (roleNames.length) roleWhere.push({ [sql.lower('name')]: { $in: roleNames } });
@@ -38,7 +47,7 @@ export async function loadInviteLookups(em: EntityManager, tenantId: string, peo
   // Independent lookups go out together; only the memberships need the users first.
   const [tenant, users, roles, groups, positions] = await Promise.all([
     em.findOne(Tenant, tenantId),
-    userWhere.length ? em.find(User, { $or: userWhere }) : [],
+    userWhere.length ? em.createQueryBuilder(User).select('*').where(userWhere.join(' or '), userParams).getResultList() : [],
     roleWhere.length ? em.find(Role, { $or: roleWhere }) : [],
     groupIds.length ? em.find(Group, { id: { $in: groupIds } }) : [],
     positionIds.length ? em.find(Position, { id: { $in: positionIds } }) : [],
