@@ -67,9 +67,10 @@ function framesOf(stack: string | undefined): string | undefined {
  * (`Key (email)=(someone@example.com) already exists`), nor `where`, `hint` or parameters.
  */
 function serializeDatabaseError(error: DatabaseErrorLike): Record<string, unknown> {
-  const text = typeof error.message === 'string' ? error.message : '';
-  // MikroORM: "<statement> - <PostgreSQL's message>"; PostgreSQL's own messages quote values too
-  // (`invalid input syntax for type uuid: "…"`), so neither part is kept as written.
+  // MikroORM: "<statement> - <PostgreSQL's message>", then "\n - detail: …" and "\n - hint: …" lines.
+  // PostgreSQL's own messages quote values too (`invalid input syntax for type uuid: "…"`), so only the
+  // statement is kept, without its values.
+  const text = typeof error.message === 'string' ? error.message.replace(/\n - (?:detail|hint): [\s\S]*$/, '') : '';
   const separator = text.lastIndexOf(' - ');
   const sql = separator > 0 ? text.slice(0, separator) : undefined;
   const code = (error.sqlState ?? error.code) as string;
@@ -90,7 +91,12 @@ export function serializeError(value: unknown): unknown {
   if (!(value instanceof Error)) return value;
   const serialized = pino.stdSerializers.err(value) as unknown as Record<string, unknown>;
   const cause = (value as DatabaseErrorLike).cause;
-  if (cause !== undefined) serialized.cause = serializeError(cause);
+  if (cause !== undefined) {
+    // pino appends every cause's message and stack to the error's own; the cause is serialized on its own instead.
+    serialized.message = value.message;
+    serialized.stack = value.stack;
+    serialized.cause = serializeError(cause);
+  }
   return serialized;
 }
 

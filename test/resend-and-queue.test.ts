@@ -88,6 +88,8 @@ describe('resendInvitation: cooldown and daily cap per invitation', () => {
       assert.equal(codeOf(res), 'OK', `resend ${i}: ${JSON.stringify(res.errors)}`);
       await afterCooldown(id);
     }
+    // The worker is running: let it finish with the fifth email, so that only the refused resend could change the row.
+    await waitUntil(async () => (await rowOf(id)).email_status === 'SENT', 15_000, 'the fifth email SENT');
     const before = await rowOf(id);
     const sixth = await t.gql(RESEND, { id }, a.token);
     assert.equal(codeOf(sixth), 'RATE_LIMITED');
