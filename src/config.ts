@@ -37,6 +37,10 @@ export interface EmailQueueConfig {
   pollIntervalMs: number;
   /** Emails per tenant per hour; past it invitations are created with emailStatus FAILED. */
   maxPerTenantPerHour: number;
+  /** `resendInvitation`: at most one email per invitation per this many seconds. */
+  resendCooldownSeconds: number;
+  /** `resendInvitation`: at most this many emails per invitation per 24 hours. */
+  resendsPerDay: number;
 }
 
 export interface RateLimitConfig {
@@ -227,6 +231,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       claimLeaseMs: int(env, 'EMAIL_CLAIM_LEASE_MS', 5 * 60_000, 1),
       pollIntervalMs: int(env, 'EMAIL_POLL_INTERVAL_MS', 2_000, 10),
       maxPerTenantPerHour: int(env, 'EMAILS_PER_TENANT_PER_HOUR', 50_000, 0),
+      resendCooldownSeconds: int(env, 'RESEND_COOLDOWN_SECONDS', 60, 0),
+      resendsPerDay: int(env, 'RESENDS_PER_DAY', 5, 1),
     },
     rateLimit: {
       bulkRequestsPerWindow: int(env, 'BULK_INVITE_RATE_LIMIT', 60, 0),

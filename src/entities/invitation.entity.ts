@@ -76,4 +76,15 @@ export class Invitation extends TenantScoped {
 
   @Property({ type: 'datetime', nullable: true })
   revokedAt?: Date | null;
+
+  /** When `resendInvitation` last queued an email: the cooldown runs from here. */
+  @Property({ type: 'datetime', nullable: true })
+  lastResentAt?: Date | null;
+
+  /** Start of the current 24-hour window of resends, and how many it has had (null means none). */
+  @Property({ type: 'datetime', nullable: true })
+  resendWindowStart?: Date | null;
+
+  @Property({ type: 'integer', nullable: true })
+  resendsInWindow?: number | null;
 }

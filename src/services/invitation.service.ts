@@ -19,6 +19,7 @@ import { EmailBudget } from '../db/email-budget';
 import { hashToken, newSecretToken } from './tokens';
 
 export const MAX_PAGE_SIZE = 500;
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface InvitationPage {
   totalCount: number;
@@ -161,6 +162,11 @@ export class InvitationService {
           if (invitation.membership.status !== MembershipStatus.REVOKED) {
             throw new DomainError('BAD_USER_INPUT', 'This person has been invited again since; resend their newer invitation');
           }
+        }
+        // Decided under the row lock: concurrent resends of one invitation queue here, and each sees the
+        // counters the previous one committed, so exactly one of a burst gets through.
+        this.admitResend(invitation, new Date());
+        if (invitation.status === StoredInvitationStatus.REVOKED) {
           invitation.status = StoredInvitationStatus.PENDING;
           invitation.revokedAt = null;
           invitation.membership.status = MembershipStatus.INVITED;
@@ -183,6 +189,32 @@ export class InvitationService {
       await reservation.refund();
       throw error;
     }
+  }
+
+  /**
+   * At most one resend per invitation per cooldown and `resendsPerDay` per 24-hour window (OWASP API4: each one
+   * is an email someone pays for and a person receives). Refuses with RATE_LIMITED before anything changes;
+   * otherwise records this resend on the invitation.
+   */
+  private admitResend(invitation: Invitation, now: Date): void {
+    const { resendCooldownSeconds, resendsPerDay } = this.config.email;
+    const refuse = (untilMs: number, why: string) => {
+      const retryAfterSeconds = Math.max(1, Math.ceil((untilMs - now.getTime()) / 1000));
+      throw new DomainError('RATE_LIMITED', `${why}; retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
+    };
+    const last = invitation.lastResentAt?.getTime();
+    if (last !== undefined && now.getTime() - last < resendCooldownSeconds * 1000) {
+      refuse(last + resendCooldownSeconds * 1000, `This invitation was resent less than ${resendCooldownSeconds} s ago`);
+    }
+    const windowStart = invitation.resendWindowStart?.getTime();
+    const windowOpen = windowStart !== undefined && now.getTime() - windowStart < DAY_MS;
+    const used = windowOpen ? invitation.resendsInWindow ?? 0 : 0;
+    if (windowOpen && used >= resendsPerDay) {
+      refuse(windowStart + DAY_MS, `This invitation was resent ${resendsPerDay} times in 24 hours`);
+    }
+    invitation.lastResentAt = now;
+    invitation.resendWindowStart = windowOpen ? invitation.resendWindowStart : now;
+    invitation.resendsInWindow = used + 1;
   }
 
   async revoke(ctx: RequestContext, id: string): Promise<InvitationView> {

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppConfig } from '../../config';
 import type { RequestContext } from '../../context';
@@ -9,7 +8,7 @@ import { IdempotencyRecord, Invitation, Membership, MembershipGroup, MembershipP
 import type { BulkInviteGuard, BulkInviteObserver, InvitationEmailQueue } from '../ports';
 import { buildInviteRows, type InviteRows } from './build-rows';
 import { checkBulkInvite, type BulkInviteCommand, type CheckedBulkInvite } from './command';
-import { findReplay, requestHash } from './idempotency';
+import { findReplay, idempotencyRecordRow, requestHash } from './idempotency';
 import { loadInviteLookups } from './lookups';
 import { summarize, type BulkInviteOutcome, type InviteResult } from './outcome';
 import { parseInvite } from './parse-invite';
@@ -115,11 +114,11 @@ export class BulkInviteService {
       false,
     );
     try {
+      // Null when no key was given, or the outcome is over the stored-size bound (then not kept for replays).
+      const record = request.idempotencyKey ? await idempotencyRecordRow(tenantId, request.idempotencyKey, hash, outcome, now) : null;
       await em.transactional(async (tx) => {
         await writeInviteRows(tx, tenantId, rows);
-        if (request.idempotencyKey) {
-          await tx.insertMany(IdempotencyRecord, [{ id: randomUUID(), tenant: tenantId, key: request.idempotencyKey, requestHash: hash, outcome, createdAt: now }]);
-        }
+        if (record) await tx.insertMany(IdempotencyRecord, [record]);
         if (rows.invitations.some((row) => row.emailStatus === 'QUEUED')) await this.emailQueue.enqueueInTransaction(tx);
       });
       return outcome;
