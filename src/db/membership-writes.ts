@@ -14,14 +14,16 @@ function arrayLiteral(values: ReadonlyArray<string | null>): string {
 export async function reinviteMemberships(tx: EntityManager, tenantId: string, rows: readonly MembershipReinvite[]): Promise<void> {
   if (!rows.length) return;
   const col = <K extends keyof MembershipReinvite>(key: K) => arrayLiteral(rows.map((r) => (r[key] ?? null) as string | null));
+  const metadataCol = arrayLiteral(rows.map((r) => (r.metadata ? JSON.stringify(r.metadata) : null)));
   await tx.execute(
     `update membership m set status = 'INVITED', activated_at = null,
        first_name = v.first_name, last_name = v.last_name, nick_name = v.nick_name, user_type = v.user_type,
-       ipi = v.ipi, phone = v.phone, country = v.country, manager_id = v.manager_id, invited_by = v.invited_by
-     from unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::uuid[], ?::text[])
-       as v(id, first_name, last_name, nick_name, user_type, ipi, phone, country, manager_id, invited_by)
+       ipi = v.ipi, phone = v.phone, country = v.country, manager_id = v.manager_id, invited_by = v.invited_by,
+       metadata = v.metadata::jsonb
+     from unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::uuid[], ?::text[], ?::text[])
+       as v(id, first_name, last_name, nick_name, user_type, ipi, phone, country, manager_id, invited_by, metadata)
      where m.id = v.id and m.tenant_id = ?`,
-    [col('id'), col('firstName'), col('lastName'), col('nickName'), col('userType'), col('ipi'), col('phone'), col('country'), col('manager'), col('invitedBy'), tenantId],
+    [col('id'), col('firstName'), col('lastName'), col('nickName'), col('userType'), col('ipi'), col('phone'), col('country'), col('manager'), col('invitedBy'), metadataCol, tenantId],
     'run',
   );
   const ids = arrayLiteral(rows.map((r) => r.id));

@@ -5,6 +5,7 @@ import type { RequestContext } from '../../context';
 import { EmailBudget } from '../../db/email-budget';
 import { isRetryableWriteConflict } from '../../db/errors';
 import { reinviteMemberships } from '../../db/membership-writes';
+import { confirmSeats } from '../../db/seats';
 import { IdempotencyRecord, Invitation, Membership, MembershipGroup, MembershipPosition, MembershipRole, User } from '../../entities';
 import type { BulkInviteGuard, BulkInviteObserver, InvitationEmailQueue } from '../ports';
 import { buildInviteRows, type InviteRows } from './build-rows';
@@ -13,7 +14,7 @@ import { findReplay, requestHash } from './idempotency';
 import { loadInviteLookups } from './lookups';
 import { summarize, type BulkInviteOutcome, type InviteResult } from './outcome';
 import { parseInvite } from './parse-invite';
-import { resolveInvites, type InviteDecision, type InvitePlan } from './resolve-invites';
+import { resolveInvites, type InviteDecision, type InviteLookups, type InvitePlan } from './resolve-invites';
 
 /** Concurrent requests writing the same people: each retry sees the winners' rows, so this converges. */
 const MAX_CONFLICT_RETRIES = 8;
@@ -74,7 +75,7 @@ export class BulkInviteService {
       const decisions = resolveInvites(people, lookups);
       if (request.dryRun) return summarize(decisions.map(dryRunResult), true);
       try {
-        return await this.write(ctx.em, tenantId, invitedBy, request, decisions, hash);
+        return await this.write(ctx.em, tenantId, invitedBy, request, decisions, hash, lookups.seats);
       } catch (error) {
         if (!isRetryableWriteConflict(error) || attempt >= MAX_CONFLICT_RETRIES) throw error;
         ctx.log.info({ attempt, code: (error as { code?: string }).code }, 'bulk invite conflicted with a concurrent write; deciding again');
@@ -89,6 +90,7 @@ export class BulkInviteService {
     request: CheckedBulkInvite,
     decisions: InviteDecision[],
     hash: string,
+    seats: InviteLookups['seats'],
   ): Promise<BulkInviteOutcome> {
     const plans = decisions.flatMap((d): InvitePlan[] => (d.kind === 'accepted' ? [d.plan] : []));
     const now = new Date();
@@ -104,6 +106,9 @@ export class BulkInviteService {
       overBudgetReason: `Email cap reached: at most ${this.config.email.maxPerTenantPerHour} invitation emails per hour for this tenant; resend later`,
       redirectUrl: request.redirectUrl,
       message: request.message,
+      batchId: randomUUID(),
+      // The caller sends the invitations itself: it gets each person's link, once.
+      acceptUrlBase: request.sendEmail ? null : `${this.config.publicUrl}/invitations/accept?token=`,
     });
     const invitedByIndex = new Map(invited.map((person) => [person.index, person]));
     const outcome = summarize(
@@ -116,9 +121,16 @@ export class BulkInviteService {
     );
     try {
       await em.transactional(async (tx) => {
+        await confirmSeats(tx, tenantId, {
+          assumed: seats ?? { maxMembers: null, used: 0 },
+          taking: plans.length,
+          refusedAny: decisions.some((d) => d.kind === 'failed' && d.failure.code === 'SEAT_LIMIT_REACHED'),
+        });
         await writeInviteRows(tx, tenantId, rows);
         if (request.idempotencyKey) {
-          await tx.insertMany(IdempotencyRecord, [{ id: randomUUID(), tenant: tenantId, key: request.idempotencyKey, requestHash: hash, outcome, createdAt: now }]);
+          // A replay must not show the links again: the stored outcome has none.
+          const stored = withoutAcceptUrls(outcome);
+          await tx.insertMany(IdempotencyRecord, [{ id: randomUUID(), tenant: tenantId, key: request.idempotencyKey, requestHash: hash, outcome: stored, createdAt: now }]);
         }
         if (rows.invitations.some((row) => row.emailStatus === 'QUEUED')) await this.emailQueue.enqueueInTransaction(tx);
       });
@@ -139,6 +151,13 @@ async function writeInviteRows(tx: EntityManager, tenantId: string, rows: Invite
   if (rows.groupLinks.length) await tx.insertMany(MembershipGroup, rows.groupLinks);
   if (rows.positionLinks.length) await tx.insertMany(MembershipPosition, rows.positionLinks);
   if (rows.invitations.length) await tx.insertMany(Invitation, rows.invitations);
+}
+
+function withoutAcceptUrls(outcome: BulkInviteOutcome): BulkInviteOutcome {
+  return {
+    ...outcome,
+    results: outcome.results.map((r) => (r.kind === 'invited' && r.invitation?.acceptUrl ? { ...r, invitation: { ...r.invitation, acceptUrl: null } } : r)),
+  };
 }
 
 /** A dry run reports exactly what a real run would decide; the invited are told who they are, if known. */
