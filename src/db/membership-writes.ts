@@ -27,6 +27,15 @@ export async function reinviteMemberships(tx: EntityManager, tenantId: string, r
     'run',
   );
   const ids = arrayLiteral(rows.map((r) => r.id));
+  // A membership that holds no seat has no usable invitation; should one still be pending (a removal that left
+  // it), it is revoked here so that the new invitation is the person's only pending one.
+  await tx.execute(
+    `update invitation set status = 'REVOKED', revoked_at = now(),
+       email_status = case when email_status = 'QUEUED' then 'NOT_REQUESTED' else email_status end
+     where tenant_id = ? and membership_id = any(?::uuid[]) and status = 'PENDING'`,
+    [tenantId, ids],
+    'run',
+  );
   for (const table of ['membership_role', 'membership_group', 'membership_position']) {
     await tx.execute(`delete from ${table} where tenant_id = ? and membership_id = any(?::uuid[])`, [tenantId, ids], 'run');
   }
