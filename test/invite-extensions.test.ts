@@ -179,6 +179,11 @@ describe('tenant settings, seats, domains, metadata, locale and accept links', (
       assert.equal(revoked.data.revokeInvitation.status, 'REVOKED');
       const again = await invite(a, [{ email: 'two@example.com' }], { sendEmail: false });
       assert.deepEqual(codes(again), ['INVITED']);
+      // Resending the revoked invitation would invite one@ again: no free seat, so nothing changes.
+      const resend = await t.gql(RESEND, { id: first.data.bulkInviteUsers.results[0].invitation.id }, a.token);
+      assert.equal(resend.errors?.[0].extensions?.code, 'BAD_USER_INPUT', JSON.stringify(resend));
+      assert.match(resend.errors![0].message, /Seat limit/);
+      assert.equal(await seatsUsed(a.tenantId), 1);
       await t.sql(`update membership m set status = 'REMOVED' from users u where u.id = m.user_id and u.email_normalized = 'two@example.com' and m.tenant_id = $1`, [a.tenantId]);
       const back = await t.post('/user/bulk', { users: [{ firstName: 'One', lastName: 'Back', email: 'one@example.com' }], sendEmail: false }, a.token);
       assert.deepEqual(back.body.createdUsers, ['One Back']);

@@ -38,3 +38,16 @@ export async function confirmSeats(tx: EntityManager, tenantId: string, check: S
   // Fewer seats than handed out would exceed the limit; more than assumed would refuse people who now fit.
   if (left < check.taking || (check.refusedAny && left > assumedLeft)) throw new ConcurrentChangeError('Seats changed');
 }
+
+/**
+ * For a write that gives one person a seat outside a bulk invite (resending a revoked invitation invites the
+ * person again): locks the tenant's row when it has a limit, first, in the same order as bulk invites (tenant
+ * row, then people), and returns a check to run once the write knows it takes a seat.
+ */
+export async function lockSeatsForOne(tx: EntityManager, tenantId: string): Promise<{ hasFreeSeat(): Promise<boolean> }> {
+  const rows = await tx.execute<Array<{ max_members: number | null }>>('select max_members from tenant where id = ?', [tenantId]);
+  if ((rows[0]?.max_members ?? null) === null) return { hasFreeSeat: async () => true };
+  const locked = await tx.execute<Array<{ max_members: number | null }>>('select max_members from tenant where id = ? for update', [tenantId]);
+  const maxMembers = locked[0]?.max_members ?? null;
+  return { hasFreeSeat: async () => maxMembers === null || (await countSeats(tx, tenantId)) < maxMembers };
+}
