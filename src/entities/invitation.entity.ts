@@ -7,6 +7,7 @@ import { TenantScoped } from './tenant-scoped';
 
 @Entity({ tableName: 'invitation' })
 @Index({ name: 'invitation_tenant_created_idx', properties: ['tenant', 'createdAt', 'id'] })
+@Index({ name: 'invitation_tenant_batch_idx', properties: ['tenant', 'batchId'] })
 @Index({ name: 'invitation_email_queue_idx', properties: ['emailStatus', 'emailNextAttemptAt'] })
 @Index({
   name: 'invitation_one_pending_per_membership',
@@ -42,6 +43,18 @@ export class Invitation extends TenantScoped {
 
   @Property({ type: 'text', nullable: true })
   invitedBy?: string | null;
+
+  /** The bulk request that created this invitation: one id per request, shared by its invitations. */
+  @Property({ type: 'uuid', nullable: true })
+  batchId?: string | null;
+
+  /** BCP 47, canonical (Intl.getCanonicalLocales). */
+  @Property({ type: 'text', nullable: true })
+  locale?: string | null;
+
+  /** The metadata the person was invited with (the member's own copy may change later). */
+  @Property({ type: 'jsonb', nullable: true })
+  metadata?: Record<string, unknown> | null;
 
   @Enum({ items: () => StoredEmailStatus, type: 'text' })
   emailStatus: Opt<StoredEmailStatus> = StoredEmailStatus.NOT_REQUESTED;

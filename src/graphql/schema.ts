@@ -4,6 +4,7 @@ import type { BulkInviteService } from '../services/bulk-invite';
 import type { InvitationService } from '../services/invitation.service';
 import { CatalogResolver } from './catalog.resolver';
 import { InvitationResolver } from './invitation.resolver';
+import { TenantSettingsResolver } from './tenant-settings.resolver';
 
 export interface ResolverServices {
   bulkInvites: BulkInviteService;
@@ -15,9 +16,10 @@ export async function buildGraphQLSchema(services: ResolverServices) {
   const instances = new Map<unknown, unknown>([
     [InvitationResolver, new InvitationResolver(services.bulkInvites, services.invitations)],
     [CatalogResolver, new CatalogResolver()],
+    [TenantSettingsResolver, new TenantSettingsResolver()],
   ]);
   return buildSchema({
-    resolvers: [CatalogResolver, InvitationResolver],
+    resolvers: [CatalogResolver, InvitationResolver, TenantSettingsResolver],
     container: { get: (someClass) => instances.get(someClass) },
     validate: false,
   });

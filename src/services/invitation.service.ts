@@ -16,6 +16,7 @@ import type { InvitationEmailQueue } from './ports';
 import { DomainError } from './errors';
 import { type InvitationView, effectiveStatus, toInvitationView } from './invitation-view';
 import { EmailBudget } from '../db/email-budget';
+import { lockSeatsForOne } from '../db/seats';
 import { hashToken, newSecretToken } from './tokens';
 
 export const MAX_PAGE_SIZE = 500;
@@ -154,6 +155,7 @@ export class InvitationService {
     }
     try {
       return await ctx.em.transactional(async (tx) => {
+        const seats = await lockSeatsForOne(tx, tenantId);
         const invitation = await this.lockById(tx, tenantId, id);
         if (invitation.status === StoredInvitationStatus.ACCEPTED) {
           throw new DomainError('BAD_USER_INPUT', 'An accepted invitation cannot be resent');
@@ -162,6 +164,8 @@ export class InvitationService {
           if (invitation.membership.status !== MembershipStatus.REVOKED) {
             throw new DomainError('BAD_USER_INPUT', 'This person has been invited again since; resend their newer invitation');
           }
+          // Invited again, the person takes a seat.
+          if (!(await seats.hasFreeSeat())) throw new DomainError('BAD_USER_INPUT', 'Seat limit reached: this tenant has no free seat (tenantSettings.maxMembers)');
         }
         // Decided under the row lock: concurrent resends of one invitation queue here, and each sees the
         // counters the previous one committed, so exactly one of a burst gets through.

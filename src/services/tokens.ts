@@ -14,6 +14,15 @@ export function placeholderTokenHashes(count: number): string[] {
   return Array.from({ length: count }, (_, i) => bytes.toString('hex', i * 32, i * 32 + 32));
 }
 
+/** `count` secret tokens (256 random bits each, URL-safe) from one random draw, with their SHA-256 hashes. */
+export function newSecretTokens(count: number): Array<{ token: string; hash: string }> {
+  const bytes = randomBytes(32 * count);
+  return Array.from({ length: count }, (_, i) => {
+    const token = bytes.subarray(i * 32, i * 32 + 32).toString('base64url');
+    return { token, hash: hashToken(token) };
+  });
+}
+
 /** `count` random (version 4) UUIDs from one random draw; per-call randomUUID() allocated ~16 MB per 10,000-user request. */
 export function randomUuids(count: number): string[] {
   const bytes = randomBytes(16 * count);

@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppConfig } from '../../config';
 import type { RequestContext } from '../../context';
 import { EmailBudget } from '../../db/email-budget';
 import { isRetryableWriteConflict } from '../../db/errors';
 import { reinviteMemberships } from '../../db/membership-writes';
+import { confirmSeats } from '../../db/seats';
 import { IdempotencyRecord, Invitation, Membership, MembershipGroup, MembershipPosition, MembershipRole, User } from '../../entities';
 import type { BulkInviteGuard, BulkInviteObserver, InvitationEmailQueue } from '../ports';
 import { buildInviteRows, type InviteRows } from './build-rows';
@@ -12,7 +14,7 @@ import { findReplay, idempotencyRecordRow, requestHash } from './idempotency';
 import { loadInviteLookups } from './lookups';
 import { summarize, type BulkInviteOutcome, type InviteResult } from './outcome';
 import { parseInvite } from './parse-invite';
-import { resolveInvites, type InviteDecision, type InvitePlan } from './resolve-invites';
+import { resolveInvites, type InviteDecision, type InviteLookups, type InvitePlan } from './resolve-invites';
 
 /** Concurrent requests writing the same people: each retry sees the winners' rows, so this converges. */
 const MAX_CONFLICT_RETRIES = 8;
@@ -73,7 +75,7 @@ export class BulkInviteService {
       const decisions = resolveInvites(people, lookups);
       if (request.dryRun) return summarize(decisions.map(dryRunResult), true);
       try {
-        return await this.write(ctx.em, tenantId, invitedBy, request, decisions, hash);
+        return await this.write(ctx.em, tenantId, invitedBy, request, decisions, hash, lookups.seats);
       } catch (error) {
         if (!isRetryableWriteConflict(error) || attempt >= MAX_CONFLICT_RETRIES) throw error;
         ctx.log.info({ attempt, code: (error as { code?: string }).code }, 'bulk invite conflicted with a concurrent write; deciding again');
@@ -88,6 +90,7 @@ export class BulkInviteService {
     request: CheckedBulkInvite,
     decisions: InviteDecision[],
     hash: string,
+    seats: InviteLookups['seats'],
   ): Promise<BulkInviteOutcome> {
     const plans = decisions.flatMap((d): InvitePlan[] => (d.kind === 'accepted' ? [d.plan] : []));
     const now = new Date();
@@ -103,6 +106,9 @@ export class BulkInviteService {
       overBudgetReason: `Email cap reached: at most ${this.config.email.maxPerTenantPerHour} invitation emails per hour for this tenant; resend later`,
       redirectUrl: request.redirectUrl,
       message: request.message,
+      batchId: randomUUID(),
+      // The caller sends the invitations itself: it gets each person's link, once.
+      acceptUrlBase: request.sendEmail ? null : `${this.config.publicUrl}/invitations/accept?token=`,
     });
     const invitedByIndex = new Map(invited.map((person) => [person.index, person]));
     const outcome = summarize(
@@ -115,8 +121,14 @@ export class BulkInviteService {
     );
     try {
       // Null when no key was given, or the outcome is over the stored-size bound (then not kept for replays).
-      const record = request.idempotencyKey ? await idempotencyRecordRow(tenantId, request.idempotencyKey, hash, outcome, now) : null;
+      // A replay must not show accept links again: the stored outcome has none.
+      const record = request.idempotencyKey ? await idempotencyRecordRow(tenantId, request.idempotencyKey, hash, withoutAcceptUrls(outcome), now) : null;
       await em.transactional(async (tx) => {
+        await confirmSeats(tx, tenantId, {
+          assumed: seats ?? { maxMembers: null, used: 0 },
+          taking: plans.length,
+          refusedAny: decisions.some((d) => d.kind === 'failed' && d.failure.code === 'SEAT_LIMIT_REACHED'),
+        });
         await writeInviteRows(tx, tenantId, rows);
         if (record) await tx.insertMany(IdempotencyRecord, [record]);
         if (rows.invitations.some((row) => row.emailStatus === 'QUEUED')) await this.emailQueue.enqueueInTransaction(tx);
@@ -138,6 +150,13 @@ async function writeInviteRows(tx: EntityManager, tenantId: string, rows: Invite
   if (rows.groupLinks.length) await tx.insertMany(MembershipGroup, rows.groupLinks);
   if (rows.positionLinks.length) await tx.insertMany(MembershipPosition, rows.positionLinks);
   if (rows.invitations.length) await tx.insertMany(Invitation, rows.invitations);
+}
+
+function withoutAcceptUrls(outcome: BulkInviteOutcome): BulkInviteOutcome {
+  return {
+    ...outcome,
+    results: outcome.results.map((r) => (r.kind === 'invited' && r.invitation?.acceptUrl ? { ...r, invitation: { ...r.invitation, acceptUrl: null } } : r)),
+  };
 }
 
 /** A dry run reports exactly what a real run would decide; the invited are told who they are, if known. */

@@ -1,6 +1,7 @@
 import { sql, type FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Group, Membership, MembershipStatus, Position, Role, Tenant, User } from '../../entities';
+import { Group, Membership, Position, Role, SEAT_HOLDING_STATUSES, Tenant, User } from '../../entities';
+import { countSeats } from '../../db/seats';
 import { DomainError } from '../errors';
 import { isUuid } from '../ids';
 import { pgArrayLiteral } from '../../db/pg-array';
@@ -11,8 +12,8 @@ function uniq(values: Iterable<string>): string[] {
   return [...new Set(values)];
 }
 
-/** Memberships that hold a seat: such a person is ALREADY_MEMBER; the others can be invited again. */
-const CURRENT = new Set<string>([MembershipStatus.INVITED, MembershipStatus.ACTIVE]);
+/** Memberships that hold a seat (invited, active, suspended): such a person is ALREADY_MEMBER; the others can be invited again. */
+const CURRENT = new Set<string>(SEAT_HOLDING_STATUSES);
 
 /**
  * Everything the checks need to know from the database, with one query per kind of lookup (tenant, users,
@@ -60,9 +61,14 @@ export async function loadInviteLookups(em: EntityManager, tenantId: string, peo
   const membershipWhere: FilterQuery<Membership>[] = [];
   if (memberUserIds.length) membershipWhere.push({ tenant: tenantId, user: { $in: memberUserIds } });
   if (existingUserIds.length) membershipWhere.push({ user: { $in: existingUserIds } });
-  const memberships = membershipWhere.length
-    ? await em.find(Membership, { $or: membershipWhere }, { filters: { tenant: false }, fields: ['id', 'user', 'tenant', 'status', 'firstName', 'lastName'] })
-    : [];
+  const maxMembers = tenant.maxMembers ?? null;
+  const [memberships, seatsUsed] = await Promise.all([
+    membershipWhere.length
+      ? em.find(Membership, { $or: membershipWhere }, { filters: { tenant: false }, fields: ['id', 'user', 'tenant', 'status', 'firstName', 'lastName'] })
+      : [],
+    // Counted only when there is a limit to count against; the write re-counts under the tenant's row lock.
+    maxMembers === null ? 0 : countSeats(em, tenantId),
+  ]);
   const membershipsByUserId = new Map<string, KnownMembership>();
   const inSomeTenant = new Set<string>();
   for (const m of memberships) {
@@ -95,6 +101,8 @@ export async function loadInviteLookups(em: EntityManager, tenantId: string, peo
       roleIdsByName: new Map(roles.map((r) => [r.name.toLowerCase(), r.id])),
       groupIds: new Set(groups.map((g) => g.id)),
       positionIds: new Set(positions.map((p) => p.id)),
+      allowedEmailDomains: tenant.allowedEmailDomains ?? [],
+      seats: { maxMembers, used: seatsUsed },
     },
   };
 }
