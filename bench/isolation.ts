@@ -287,7 +287,12 @@ async function main() {
   await admin.connect();
   await admin.query(`create database "${name}"`);
   try {
-    const result = await runIsolation(Object.assign(new URL(serverUrl), { pathname: `/${name}` }).toString(), smoke ? SMOKE_SCENARIO : CONTRACT_SCENARIO);
+    // `--heavy=N`, `--users=N`: another size, to look at one effect at a time.
+    const arg = (key: string) => process.argv.find((a) => a.startsWith(`--${key}=`))?.split('=')[1];
+    const scenario = { ...(smoke ? SMOKE_SCENARIO : CONTRACT_SCENARIO) };
+    if (arg('heavy')) scenario.heavyRequests = Number(arg('heavy'));
+    if (arg('users')) scenario.usersPerHeavyRequest = Number(arg('users'));
+    const result = await runIsolation(Object.assign(new URL(serverUrl), { pathname: `/${name}` }).toString(), scenario);
     console.log(`\n${isolationReport(result)}\n`);
     console.log(JSON.stringify(result));
   } finally {

@@ -74,6 +74,11 @@ describe('admission of heavy bulk work (people in flight)', () => {
     const later = await t.post('/graphql', { query: BULK_INVITE, variables: { input: { users: people(12, 'b-busy') } } }, b.token);
     assert.equal(later.status, 200);
     assert.equal(later.body.data.bulkInviteUsers.successful, 12);
+    // Admitted by Content-Length (12 KiB) and then by count (25): one ticket grown, not two, so it runs alone.
+    const bodyHeavy = people(25, 'b-heavy').map((p) => ({ ...p, firstName: 'x'.repeat(95), lastName: 'y'.repeat(95), nickName: 'z'.repeat(95), userType: 'w'.repeat(95) }));
+    const heavy = await t.post('/graphql', { query: BULK_INVITE, variables: { input: { users: bodyHeavy, dryRun: true } } }, a.token);
+    assert.equal(heavy.status, 200, JSON.stringify(heavy.body).slice(0, 300));
+    assert.equal(heavy.body.data.bulkInviteUsers.successful, 25);
     assert.equal(admission.inFlight(), 0);
   });
 

@@ -31,7 +31,8 @@ interface Ticket {
  *
  * A request is admitted twice: by its Content-Length before its body is read (so twenty 8 MB bodies are not
  * buffered and parsed only to be refused), and by its exact number of people once parsed (the service calls
- * `check`). Both stages grow one ticket, keyed by the request context, released when the response has been sent.
+ * `check`). Both stages grow one ticket, keyed by the request's EntityManager fork, released when the response
+ * has been sent.
  */
 export class BulkAdmission implements BulkInviteGuard {
   private readonly tickets = new WeakMap<object, Ticket>();
@@ -142,12 +143,13 @@ export function useBulkAdmission(
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const url = request.routeOptions.url;
     if (request.method !== 'POST' || url === undefined || !(url in routes)) return;
-    admission.open(request.ctx);
+    // The request's EntityManager fork identifies it: resolvers get a shallow copy of the context, with the same fork.
+    admission.open(request.ctx.em);
     const tenantId = request.ctx.viewer?.tenantId;
     const length = Number(request.headers['content-length']);
     if (!tenantId || !Number.isFinite(length) || length <= 0) return;
     try {
-      admission.admit(request.ctx, tenantId, Math.ceil(length / BYTES_PER_PERSON));
+      admission.admit(request.ctx.em, tenantId, Math.ceil(length / BYTES_PER_PERSON));
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
       // Answered before the body is read; Node discards the rest of the upload without buffering it.
@@ -155,7 +157,7 @@ export function useBulkAdmission(
     }
   });
   const release = async (request: FastifyRequest) => {
-    if (request.ctx) admission.close(request.ctx);
+    if (request.ctx) admission.close(request.ctx.em);
   };
   app.addHook('onResponse', release);
   app.addHook('onRequestAbort', release);

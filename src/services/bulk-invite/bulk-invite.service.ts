@@ -61,7 +61,8 @@ export class BulkInviteService {
     const invitedBy = ctx.requireViewer().userId;
     const request = checkBulkInvite(command, tenantId, this.config);
     // Rate limits and people in flight (src/http/admission.ts): what is admitted is released when this call ends.
-    const release = this.guard.check(tenantId, { owner: ctx, people: request.users.length });
+    // The request is identified by its EntityManager fork: Apollo hands resolvers a shallow copy of the context.
+    const release = this.guard.check(tenantId, { owner: ctx.em, people: request.users.length });
     try {
       return await this.decideAndWrite(ctx, tenantId, invitedBy, request);
     } finally {
