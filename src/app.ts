@@ -22,6 +22,8 @@ import { BulkInviteService } from './services/bulk-invite';
 import type { RequestContext } from './context';
 import { InvitationService } from './services/invitation.service';
 import { TenantRateLimiter } from './http/rate-limiter';
+import { BulkAdmission, guards, useBulkAdmission } from './http/admission';
+import { refusalStatus, sendGraphQLRefusal } from './graphql/refusal';
 import { RequestLogController, metrics, registerObservability } from './http/observability';
 import { acceptPageRoutes } from './pages/accept-page.routes';
 import { aptlydoneRoutes } from './rest/aptlydone.routes';
@@ -31,6 +33,8 @@ import { royaltiRoutes } from './rest/royalti.routes';
 
 export interface Services {
   bulkInvites: BulkInviteService;
+  /** People in flight in heavy bulk requests (src/http/admission.ts), shared by the HTTP hook and the service. */
+  admission: BulkAdmission;
   invitations: InvitationService;
 }
 
@@ -60,8 +64,10 @@ const refusedDocumentStatus: ApolloServerPlugin<RequestContext> = {
 };
 
 export function createServices(config: AppConfig): Services {
+  const admission = new BulkAdmission(config.admission);
   return {
-    bulkInvites: new BulkInviteService(config, graphileEmailQueue, new TenantRateLimiter(config.rateLimit), {
+    admission,
+    bulkInvites: new BulkInviteService(config, graphileEmailQueue, guards(new TenantRateLimiter(config.rateLimit), admission), {
       finished(outcome) {
         const byCode = new Map<string, number>();
         for (const r of outcome.results) {
@@ -93,12 +99,18 @@ export async function buildApp(options: { config: AppConfig; orm: MikroORM; log:
 
   // One request context per request, for GraphQL, the REST shims and the pages alike.
   useRequestContext(server, contextDeps);
+  // Heavy bulk requests are admitted by Content-Length before their bodies are read (needs the request context).
+  const rethrow = (_reply: unknown, error: Error): never => {
+    throw error; // the REST shims' error handlers answer in their own envelopes
+  };
+  useBulkAdmission(server, services.admission, { '/graphql': sendGraphQLRefusal, '/auth/v1/user/bulk-invite': rethrow, '/user/bulk': rethrow });
 
   const schema = await buildGraphQLSchema(services);
   const plugins: ApolloServerPlugin<RequestContext>[] = [
     fastifyApolloDrainPlugin(server),
     config.isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false }),
     refusedDocumentStatus,
+    refusalStatus as ApolloServerPlugin<RequestContext>,
   ];
   // Abusive documents are refused during validation, before any resolver runs. Introspection (Sandbox) is exempt
   // from the depth limit; big invites belong in variables, which these limits do not count.

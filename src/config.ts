@@ -49,6 +49,16 @@ export interface RateLimitConfig {
   windowMs: number;
 }
 
+/** Admission control of heavy bulk work in one process (src/http/admission.ts). */
+export interface AdmissionConfig {
+  /** Requests of fewer people (and body KiB) than this are light: never refused by admission. */
+  heavyThreshold: number;
+  /** People in flight in heavy requests per tenant; 0 disables. */
+  perTenant: number;
+  /** People in flight in heavy requests in the whole process; 0 disables. */
+  perProcess: number;
+}
+
 export interface AppConfig {
   nodeEnv: string;
   isProduction: boolean;
@@ -61,6 +71,7 @@ export interface AppConfig {
   postmark: PostmarkConfig;
   email: EmailQueueConfig;
   rateLimit: RateLimitConfig;
+  admission: AdmissionConfig;
   publicUrl: string;
   bulkInviteMaxUsers: number;
   invitationTtlDays: number;
@@ -237,6 +248,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     rateLimit: {
       bulkRequestsPerWindow: int(env, 'BULK_INVITE_RATE_LIMIT', 60, 0),
       windowMs: int(env, 'BULK_INVITE_RATE_WINDOW_MS', 60_000, 1),
+    },
+    admission: {
+      heavyThreshold: int(env, 'BULK_INVITE_HEAVY_USERS', 1_000, 1),
+      // One maximal request per tenant at a time, two in the process: each costs a few hundred MB at its peak.
+      perTenant: int(env, 'BULK_INVITE_TENANT_USERS_IN_FLIGHT', maxUsers, 0),
+      perProcess: int(env, 'BULK_INVITE_PROCESS_USERS_IN_FLIGHT', 2 * maxUsers, 0),
     },
     publicUrl: (publicUrl ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     bulkInviteMaxUsers: maxUsers,

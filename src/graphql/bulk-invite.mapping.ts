@@ -1,4 +1,5 @@
 import type { BulkInviteOutcome, InviteResult } from '../services/bulk-invite';
+import { mapInSlices } from '../services/bulk-invite/slices';
 import { UnreachableCaseError } from '../services/errors';
 import {
   AlreadyMemberError,
@@ -43,6 +44,7 @@ export function toBulkInviteResult(result: InviteResult): typeof BulkInviteResul
   }
 }
 
-export function toBulkInvitePayload(outcome: BulkInviteOutcome): BulkInviteUsersPayload {
-  return Object.assign(new BulkInviteUsersPayload(), { ...outcome, results: outcome.results.map(toBulkInviteResult) });
+/** In slices: 10,000 results are mapped without holding the event loop (src/services/bulk-invite/slices.ts). */
+export async function toBulkInvitePayload(outcome: BulkInviteOutcome): Promise<BulkInviteUsersPayload> {
+  return Object.assign(new BulkInviteUsersPayload(), { ...outcome, results: await mapInSlices(outcome.results, toBulkInviteResult) });
 }

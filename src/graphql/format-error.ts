@@ -12,6 +12,9 @@ export function graphqlCodeOf(kind: DomainErrorKind): string {
     case 'BAD_USER_INPUT':
     case 'RATE_LIMITED':
       return kind;
+    // The contract's codes have no "busy": the client's answer is the same, wait Retry-After and try again.
+    case 'OVERLOADED':
+      return 'RATE_LIMITED';
     case 'NOT_FOUND':
     case 'IDEMPOTENCY_CONFLICT':
     case 'TOO_MANY_USERS':

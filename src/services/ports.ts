@@ -5,9 +5,16 @@ export interface InvitationEmailQueue {
   enqueueInTransaction(em: EntityManager): Promise<void>;
 }
 
-/** Admission checks shared by every bulk request, before anything is read or written (rate limits). */
+/** Frees what a guard admitted; called once, when the bulk call has finished (or failed). */
+export type GuardRelease = () => void;
+
+/**
+ * Admission checks shared by every bulk request, before anything is read or written (rate limits, people in
+ * flight). `owner` identifies the request (its context) and `people` its size. Throws a DomainError to refuse;
+ * may return a release to call when the work is done.
+ */
 export interface BulkInviteGuard {
-  check(tenantId: string): void;
+  check(tenantId: string, request?: { owner: object; people: number }): GuardRelease | void;
 }
 
 /** Told about every finished bulk invite (metrics); must not throw. */

@@ -13,8 +13,8 @@ import { checkBulkInvite, type BulkInviteCommand, type CheckedBulkInvite } from 
 import { findReplay, idempotencyRecordRow, requestHash } from './idempotency';
 import { loadInviteLookups } from './lookups';
 import { summarize, type BulkInviteOutcome, type InviteResult } from './outcome';
-import { parseInvite } from './parse-invite';
-import { resolveInvites, type InviteDecision, type InviteLookups, type InvitePlan } from './resolve-invites';
+import { type InviteDecision, type InviteLookups, type InvitePlan } from './resolve-invites';
+import { mapInSlices, parseInvitesInSlices, resolveInvitesInSlices } from './slices';
 
 /** Concurrent requests writing the same people: each retry sees the winners' rows, so this converges. */
 const MAX_CONFLICT_RETRIES = 8;
@@ -61,9 +61,20 @@ export class BulkInviteService {
     const tenantId = ctx.requireTenantPermission('users:invite');
     const invitedBy = ctx.requireViewer().userId;
     const request = checkBulkInvite(command, tenantId, this.config);
-    this.guard.check(tenantId);
+    // Rate limits and people in flight (src/http/admission.ts): what is admitted is released when this call ends.
+    // The request is identified by its EntityManager fork: Apollo hands resolvers a shallow copy of the context.
+    const release = this.guard.check(tenantId, { owner: ctx.em, people: request.users.length });
+    try {
+      return await this.decideAndWrite(ctx, tenantId, invitedBy, request);
+    } finally {
+      release?.();
+    }
+  }
+
+  /** CPU-bound stages run in slices (`slices.ts`) so that one large request does not hold the event loop. */
+  private async decideAndWrite(ctx: RequestContext, tenantId: string, invitedBy: string, request: CheckedBulkInvite): Promise<BulkInviteOutcome> {
     const hash = request.idempotencyKey ? requestHash(request) : '';
-    const people = request.users.map((input, index) => parseInvite(index, input ?? {}));
+    const people = await parseInvitesInSlices(request.users);
 
     for (let attempt = 0; ; attempt++) {
       ctx.em.clear();
@@ -72,8 +83,8 @@ export class BulkInviteService {
         if (replay) return request.dryRun ? { ...replay, dryRun: true } : replay;
       }
       const { lookups } = await loadInviteLookups(ctx.em, tenantId, people);
-      const decisions = resolveInvites(people, lookups);
-      if (request.dryRun) return summarize(decisions.map(dryRunResult), true);
+      const decisions = await resolveInvitesInSlices(people, lookups);
+      if (request.dryRun) return summarize(await mapInSlices(decisions, dryRunResult), true);
       try {
         return await this.write(ctx.em, tenantId, invitedBy, request, decisions, hash, lookups.seats);
       } catch (error) {
