@@ -23,20 +23,6 @@ export function newSecretTokens(count: number): Array<{ token: string; hash: str
   });
 }
 
-/** `count` random (version 4) UUIDs from one random draw; per-call randomUUID() allocated ~16 MB per 10,000-user request. */
-export function randomUuids(count: number): string[] {
-  const bytes = randomBytes(16 * count);
-  const ids = new Array<string>(count);
-  for (let i = 0; i < count; i++) {
-    const o = i * 16;
-    bytes[o + 6] = (bytes[o + 6] & 0x0f) | 0x40;
-    bytes[o + 8] = (bytes[o + 8] & 0x3f) | 0x80;
-    const hex = bytes.toString('hex', o, o + 16);
-    ids[i] = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-  }
-  return ids;
-}
-
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
