@@ -5,9 +5,12 @@ export interface InvitationEmailQueue {
   enqueueInTransaction(em: EntityManager): Promise<void>;
 }
 
-/** Admission checks shared by every bulk request, before anything is read or written (rate limits). */
+/**
+ * Admission checks shared by every bulk request, before anything is read or written (rate limits): reserves one
+ * request and `people` users of the tenant's budgets, or throws RATE_LIMITED and reserves nothing.
+ */
 export interface BulkInviteGuard {
-  check(tenantId: string): void;
+  check(tenantId: string, people: number): Promise<void>;
 }
 
 /** Told about every finished bulk invite (metrics); must not throw. */

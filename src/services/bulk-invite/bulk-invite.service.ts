@@ -40,7 +40,7 @@ export class BulkInviteService {
   constructor(
     private readonly config: AppConfig,
     private readonly emailQueue: InvitationEmailQueue,
-    private readonly guard: BulkInviteGuard = { check: () => undefined },
+    private readonly guard: BulkInviteGuard = { check: async () => undefined },
     private readonly observer: BulkInviteObserver = { finished: () => undefined },
   ) {
     this.emailBudget = new EmailBudget(config.email.maxPerTenantPerHour);
@@ -60,7 +60,7 @@ export class BulkInviteService {
     const tenantId = ctx.requireTenantPermission('users:invite');
     const invitedBy = ctx.requireViewer().userId;
     const request = checkBulkInvite(command, tenantId, this.config);
-    this.guard.check(tenantId);
+    await this.guard.check(tenantId, request.users.length);
     const hash = request.idempotencyKey ? requestHash(request) : '';
     const people = request.users.map((input, index) => parseInvite(index, input ?? {}));
 
