@@ -170,7 +170,7 @@ describe('large bodies without a valid bearer token', () => {
 
   it('refuses an 8 MB anonymous body with 401 at once, reading almost none of it, on GraphQL and both REST shims', async () => {
     const body = bigGraphQLBody();
-    const cases = [
+    const cases: Array<{ path: string; headers: Record<string, string>; chunked?: boolean }> = [
       { path: '/graphql', headers: { 'content-type': 'application/json' } },
       { path: '/graphql', headers: { 'content-type': 'application/json' }, chunked: true },
       { path: '/graphql', headers: { 'content-type': 'application/json', authorization: 'Bearer not.a.token' } },
