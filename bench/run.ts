@@ -239,10 +239,10 @@ function peakRssMb(pid: number): number {
 }
 
 async function statementsPerRequest(url: string, catalog: Catalog, n: number): Promise<number> {
-  const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: url, JWT_SECRET: SECRET, BULK_INVITE_RATE_LIMIT: '0', LOG_LEVEL: 'silent', ...EMAIL_BUDGET });
+  const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: url, JWT_SECRET: SECRET, BULK_INVITE_RATE_LIMIT: '0', BULK_INVITE_USERS_PER_MINUTE: '0', READ_RATE_LIMIT: '0', LOG_LEVEL: 'silent', ...EMAIL_BUDGET });
   const orm = await createOrm(url);
   try {
-    const services = createServices(config);
+    const services = createServices(config, orm);
     const token = mintToken({ secret: SECRET, subject: 'bench', tenantId: catalog.tenantId, permissions: ['users:invite'], expiresInSeconds: 600 });
     const ctx = await createRequestContext({ orm, verifier: createTokenVerifier(config.jwt), tenants: new TenantDirectory(orm), log }, { authorization: `Bearer ${token}` });
     const users = people(n, 'stmt').map((p) => ({ ...p, roleIds: [catalog.roleId], groups: [{ groupId: catalog.groupId, isPrimaryOrg: true }], positionIds: [catalog.positionId] }));
@@ -320,6 +320,8 @@ async function drainInto(url: string, catalog: Catalog) {
     DATABASE_URL: url,
     JWT_SECRET: SECRET,
     BULK_INVITE_RATE_LIMIT: '0',
+    BULK_INVITE_USERS_PER_MINUTE: '0',
+    READ_RATE_LIMIT: '0',
     POSTMARK_SERVER_TOKEN: 'test-token',
     POSTMARK_API_URL: apiUrl,
     EMAIL_POLL_INTERVAL_MS: '100',
@@ -330,7 +332,7 @@ async function drainInto(url: string, catalog: Catalog) {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    const services = createServices(config);
+    const services = createServices(config, orm);
     const token = mintToken({ secret: SECRET, subject: 'bench', tenantId: catalog.tenantId, permissions: ['users:invite'], expiresInSeconds: 600 });
     const ctx = await createRequestContext({ orm, verifier: createTokenVerifier(config.jwt), tenants: new TenantDirectory(orm), log }, { authorization: `Bearer ${token}` });
     const users = people(DRAIN_EMAILS, 'mail');
@@ -421,6 +423,8 @@ async function main() {
       JWT_SECRET: SECRET,
       RUN_WORKER: 'false',
       BULK_INVITE_RATE_LIMIT: '0',
+      BULK_INVITE_USERS_PER_MINUTE: '0',
+      READ_RATE_LIMIT: '0',
       LOG_LEVEL: 'warn',
       ...EMAIL_BUDGET,
     });

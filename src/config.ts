@@ -43,10 +43,16 @@ export interface EmailQueueConfig {
   resendsPerDay: number;
 }
 
+/** Per-tenant budgets shared by every API process on the database (src/http/rate-limiter.ts). 0 disables each. */
 export interface RateLimitConfig {
-  /** Bulk invite requests per tenant per window. 0 disables. */
+  /** Bulk invite requests per tenant per window. */
   bulkRequestsPerWindow: number;
   windowMs: number;
+  /** People named in bulk requests (all surfaces) per tenant per minute. */
+  bulkUsersPerMinute: number;
+  /** GraphQL queries (reads) per tenant per read window. */
+  readRequestsPerWindow: number;
+  readWindowMs: number;
 }
 
 /** Admission control of heavy bulk work in one process (src/http/admission.ts). */
@@ -248,6 +254,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     rateLimit: {
       bulkRequestsPerWindow: int(env, 'BULK_INVITE_RATE_LIMIT', 60, 0),
       windowMs: int(env, 'BULK_INVITE_RATE_WINDOW_MS', 60_000, 1),
+      bulkUsersPerMinute: int(env, 'BULK_INVITE_USERS_PER_MINUTE', 100_000, 0),
+      readRequestsPerWindow: int(env, 'READ_RATE_LIMIT', 1_200, 0),
+      readWindowMs: int(env, 'READ_RATE_WINDOW_MS', 60_000, 1),
     },
     admission: {
       heavyThreshold: int(env, 'BULK_INVITE_HEAVY_USERS', 1_000, 1),

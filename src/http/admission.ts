@@ -59,8 +59,7 @@ export class BulkAdmission implements BulkInviteGuard {
   }
 
   /** The service's stage: admits `people` for `owner` (growing its ticket), or throws. */
-  check(tenantId: string, request?: { owner: object; people: number }): GuardRelease | void {
-    if (!request) return;
+  async check(tenantId: string, request: { owner: object; people: number }): Promise<GuardRelease | void> {
     const ticket = this.admit(request.owner, tenantId, request.people);
     if (ticket?.scope === 'call') return () => this.close(request.owner);
   }
@@ -113,11 +112,11 @@ function retryAfter(peopleAhead: number): number {
 /** Runs the rate limiter and admission in order; releases what was admitted when the call ends. */
 export function guards(...all: BulkInviteGuard[]): BulkInviteGuard {
   return {
-    check(tenantId, request) {
+    async check(tenantId, request) {
       const releases: GuardRelease[] = [];
       try {
         for (const guard of all) {
-          const release = guard.check(tenantId, request);
+          const release = await guard.check(tenantId, request);
           if (release) releases.push(release);
         }
       } catch (error) {

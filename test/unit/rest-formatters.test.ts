@@ -13,6 +13,7 @@ const APTLYDONE_WORDING: Record<InviteErrorCode, string> = {
   INVALID_PHONE: 'Invalid phone number',
   INVALID_COUNTRY: 'Invalid country code',
   INVALID_IPI: 'Invalid IPI number',
+  DOMAIN_NOT_ALLOWED: 'Email domain not allowed',
   DUPLICATE_IN_BATCH: 'Duplicate email in this request',
   ALREADY_MEMBER: 'Email already exists',
   UNKNOWN_USER: 'User not found',
@@ -20,6 +21,7 @@ const APTLYDONE_WORDING: Record<InviteErrorCode, string> = {
   UNKNOWN_GROUP: 'Group not found',
   UNKNOWN_POSITION: 'Position not found',
   UNKNOWN_MANAGER: 'Manager not found',
+  SEAT_LIMIT_REACHED: 'Seat limit reached',
 };
 
 function failureFor(code: InviteErrorCode): InviteFailure {
@@ -41,6 +43,10 @@ function failureFor(code: InviteErrorCode): InviteFailure {
       return { code, message: `service message for ${code}`, field: 'x', unknown: ['90000000-0000-4000-8000-000000000009'] };
     case 'ALREADY_MEMBER':
       return { code, message: 'already a member' };
+    case 'DOMAIN_NOT_ALLOWED':
+      return { code, message: 'domain', domain: 'example.org' };
+    case 'SEAT_LIMIT_REACHED':
+      return { code, message: 'seats', maxMembers: 10 };
   }
 }
 

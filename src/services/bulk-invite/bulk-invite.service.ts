@@ -41,7 +41,7 @@ export class BulkInviteService {
   constructor(
     private readonly config: AppConfig,
     private readonly emailQueue: InvitationEmailQueue,
-    private readonly guard: BulkInviteGuard = { check: () => undefined },
+    private readonly guard: BulkInviteGuard = { check: async () => undefined },
     private readonly observer: BulkInviteObserver = { finished: () => undefined },
   ) {
     this.emailBudget = new EmailBudget(config.email.maxPerTenantPerHour);
@@ -63,7 +63,7 @@ export class BulkInviteService {
     const request = checkBulkInvite(command, tenantId, this.config);
     // Rate limits and people in flight (src/http/admission.ts): what is admitted is released when this call ends.
     // The request is identified by its EntityManager fork: Apollo hands resolvers a shallow copy of the context.
-    const release = this.guard.check(tenantId, { owner: ctx.em, people: request.users.length });
+    const release = await this.guard.check(tenantId, { owner: ctx.em, people: request.users.length });
     try {
       return await this.decideAndWrite(ctx, tenantId, invitedBy, request);
     } finally {
