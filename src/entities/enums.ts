@@ -9,12 +9,9 @@ export enum MembershipStatus {
   REMOVED = 'REMOVED',
 }
 
-/** Memberships that hold a seat. */
-export const CURRENT_MEMBERSHIP_STATUSES: ReadonlySet<string> = new Set([
-  MembershipStatus.INVITED,
-  MembershipStatus.ACTIVE,
-  MembershipStatus.SUSPENDED,
-]);
+/** The statuses that hold a seat in the tenant (maxMembers): current members; a new invite of one is ALREADY_MEMBER. */
+export const SEAT_HOLDING_STATUSES: readonly MembershipStatus[] = [MembershipStatus.INVITED, MembershipStatus.ACTIVE, MembershipStatus.SUSPENDED];
+export const CURRENT_MEMBERSHIP_STATUSES: ReadonlySet<string> = new Set<string>(SEAT_HOLDING_STATUSES);
 
 /** Stored statuses; EXPIRED is derived from `expiresAt` when read (see invitation-status.ts). */
 export enum StoredInvitationStatus {

@@ -61,6 +61,10 @@ export class Membership extends TenantScoped {
   @ManyToOne(() => Membership, { nullable: true, deleteRule: 'set null' })
   manager?: Membership | null;
 
+  /** The caller's own data about this person (InviteUserInput.metadata): a JSON object of at most 4 KiB. */
+  @Property({ type: 'jsonb', nullable: true })
+  metadata?: Record<string, unknown> | null;
+
   /** `sub` of the token that invited this person. */
   @Property({ type: 'text', nullable: true })
   invitedBy?: string | null;

@@ -41,10 +41,21 @@ export class UnknownReferenceError extends InviteError {
 @ObjectType({ implements: InviteError, description: 'ALREADY_MEMBER: already a member of, or invited to, this tenant.' })
 export class AlreadyMemberError extends InviteError {}
 
+@ObjectType({ implements: InviteError, description: "DOMAIN_NOT_ALLOWED: the email's domain is not in the tenant's allowedEmailDomains." })
+export class DomainNotAllowedError extends InviteError {
+  @Field(() => String, { description: 'The domain as compared (lower case, punycode).' }) domain!: string;
+}
+
+@ObjectType({ implements: InviteError, description: "SEAT_LIMIT_REACHED: the tenant's maxMembers seats are taken (earlier users of this request filled the last ones)." })
+export class SeatLimitReachedError extends InviteError {
+  @Field(() => Int) maxMembers!: number;
+}
+
 export const BulkInviteResult = createUnionType({
   name: 'BulkInviteResult',
   description: 'results[i] answers users[i].',
-  types: () => [UserInvited, InvalidInputError, DuplicateInBatchError, UnknownReferenceError, AlreadyMemberError] as const,
+  types: () =>
+    [UserInvited, InvalidInputError, DuplicateInBatchError, UnknownReferenceError, AlreadyMemberError, DomainNotAllowedError, SeatLimitReachedError] as const,
 });
 
 @ObjectType()

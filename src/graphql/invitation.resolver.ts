@@ -20,7 +20,7 @@ export class InvitationResolver {
     @Ctx() ctx: RequestContext,
     @Arg('input', () => BulkInviteUsersInput) input: BulkInviteUsersInput,
   ): Promise<BulkInviteUsersPayload> {
-    return toBulkInvitePayload(await this.bulkInvites.bulkInviteUsers(ctx, input));
+    return await toBulkInvitePayload(await this.bulkInvites.bulkInviteUsers(ctx, input));
   }
 
   @Query(() => InvitationConnection, { description: 'Requires users:read. Newest first; first <= 500.' })

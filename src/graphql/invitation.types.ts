@@ -1,4 +1,4 @@
-import { DateTimeResolver } from 'graphql-scalars';
+import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { EmailStatus, InvitationStatus } from './enums';
 
@@ -21,6 +21,16 @@ export class InvitationType {
   @Field(() => DateTimeResolver) expiresAt!: string;
   @Field(() => DateTimeResolver) createdAt!: string;
   @Field(() => String, { nullable: true }) redirectUrl!: string | null;
+  @Field(() => ID, { nullable: true, description: 'The bulk request that created this invitation.' }) batchId!: string | null;
+  @Field(() => String, { nullable: true, description: "The inviter's sub." }) invitedBy!: string | null;
+  @Field(() => DateTimeResolver, { nullable: true }) acceptedAt!: string | null;
+  @Field(() => String, { nullable: true, description: 'BCP 47, canonical.' }) locale!: string | null;
+  @Field(() => JSONResolver, { nullable: true, description: 'The metadata the person was invited with.' }) metadata!: Record<string, unknown> | null;
+  @Field(() => String, {
+    nullable: true,
+    description: 'The accept link: only in the bulkInviteUsers response that created the invitation with sendEmail false (null on replays and every later read).',
+  })
+  acceptUrl!: string | null;
 }
 
 @ObjectType()

@@ -6,6 +6,7 @@ import { CatalogResolver } from './catalog.resolver';
 import { InvitationResolver } from './invitation.resolver';
 import { MemberResolver } from './member.resolver';
 import { MemberService } from '../services/member.service';
+import { TenantSettingsResolver } from './tenant-settings.resolver';
 
 export interface ResolverServices {
   bulkInvites: BulkInviteService;
@@ -19,9 +20,10 @@ export async function buildGraphQLSchema(services: ResolverServices) {
     [CatalogResolver, new CatalogResolver()],
     // Members need no configuration; bulk resend and revoke are the invitation service's.
     [MemberResolver, new MemberResolver(new MemberService(), services.invitations)],
+    [TenantSettingsResolver, new TenantSettingsResolver()],
   ]);
   return buildSchema({
-    resolvers: [CatalogResolver, InvitationResolver, MemberResolver],
+    resolvers: [CatalogResolver, InvitationResolver, MemberResolver, TenantSettingsResolver],
     container: { get: (someClass) => instances.get(someClass) },
     validate: false,
   });

@@ -16,9 +16,13 @@ import type { InvitationEmailQueue } from './ports';
 import { DomainError } from './errors';
 import { type InvitationView, effectiveStatus, toInvitationView } from './invitation-view';
 import { EmailBudget } from '../db/email-budget';
+import { pgArrayLiteral } from '../db/pg-array';
+import { lockSeatsForOne } from '../db/seats';
 import { hashToken, newSecretToken } from './tokens';
 
 export const MAX_PAGE_SIZE = 500;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
 /** Ids in one resendInvitations / revokeInvitations call. */
 export const MAX_ACTION_IDS = 1000;
 
@@ -31,7 +35,7 @@ export interface InvitationActionResult {
   invitation: InvitationView | null;
 }
 
-export type InvitationActionCode = 'NOT_FOUND' | 'DUPLICATE_ID' | 'ALREADY_ACCEPTED' | 'SUPERSEDED' | 'RATE_LIMITED';
+export type InvitationActionCode = 'NOT_FOUND' | 'DUPLICATE_ID' | 'ALREADY_ACCEPTED' | 'SUPERSEDED' | 'RATE_LIMITED' | 'SEAT_LIMIT_REACHED';
 
 interface LockedInvitation {
   id: string;
@@ -43,11 +47,50 @@ interface LockedInvitation {
   expires_at: Date;
   created_at: Date;
   redirect_url: string | null;
+  last_resent_at: Date | null;
+  resend_window_start: Date | null;
+  resends_in_window: number | null;
 }
 
 /** A PostgreSQL array literal of UUIDs or plain words, bound as one parameter. */
 function uuidArray(values: readonly string[]): string {
   return `{${values.join(',')}}`;
+}
+
+interface ResendCounters {
+  lastResentAt?: Date | null;
+  resendWindowStart?: Date | null;
+  resendsInWindow?: number | null;
+}
+
+interface ResendRecord {
+  lastResentAt: Date;
+  resendWindowStart: Date;
+  resendsInWindow: number;
+}
+
+/**
+ * The resend rule, for one invitation and for many: one resend per `resendCooldownSeconds` and `resendsPerDay` per
+ * 24-hour window. Pure: the caller holds the invitation's row lock and stores `next` with the resend.
+ */
+function decideResend(
+  counters: ResendCounters,
+  now: Date,
+  limits: { resendCooldownSeconds: number; resendsPerDay: number },
+): { ok: true; next: ResendRecord } | { ok: false; retryAfterSeconds: number; message: string } {
+  const refuse = (untilMs: number, why: string) => {
+    const retryAfterSeconds = Math.max(1, Math.ceil((untilMs - now.getTime()) / 1000));
+    return { ok: false as const, retryAfterSeconds, message: `${why}; retry in ${retryAfterSeconds} s` };
+  };
+  const last = counters.lastResentAt ? new Date(counters.lastResentAt).getTime() : undefined;
+  if (last !== undefined && now.getTime() - last < limits.resendCooldownSeconds * 1000) {
+    return refuse(last + limits.resendCooldownSeconds * 1000, `This invitation was resent less than ${limits.resendCooldownSeconds} s ago`);
+  }
+  const windowStart = counters.resendWindowStart ? new Date(counters.resendWindowStart).getTime() : undefined;
+  const windowOpen = windowStart !== undefined && now.getTime() - windowStart < DAY_MS;
+  const used = windowOpen ? (counters.resendsInWindow ?? 0) : 0;
+  if (windowOpen && used >= limits.resendsPerDay) return refuse(windowStart + DAY_MS, `This invitation was resent ${limits.resendsPerDay} times in 24 hours`);
+  return { ok: true, next: { lastResentAt: now, resendWindowStart: windowOpen ? new Date(windowStart) : now, resendsInWindow: used + 1 } };
 }
 
 function lockedView(row: LockedInvitation, change: Partial<LockedInvitation> = {}): InvitationView {
@@ -189,9 +232,12 @@ export class InvitationService {
     let committed = false;
     try {
       const results = await ctx.em.transactional(async (tx) => {
+        // The tenant row first (when it has a seat limit), then invitations, then memberships: the lock order of every writer.
+        const seats = await lockSeatsForOne(tx, tenantId);
         const { invitations, memberships } = await lockMany(tx, tenantId, plan.unique);
         const outcomes = new Map<string, InvitationActionResult>();
-        const updates: Array<{ id: string; tokenHash: string; reopen: boolean; membershipId: string }> = [];
+        const updates: Array<{ id: string; tokenHash: string; reopen: boolean; membershipId: string; counters: ResendRecord }> = [];
+        let freeSeats: number | undefined;
         const expiresAt = new Date(Date.now() + this.config.invitationTtlDays * 24 * 60 * 60 * 1000);
         const now = new Date();
         for (const id of plan.unique) {
@@ -209,12 +255,30 @@ export class InvitationService {
             outcomes.set(id, failed(id, 'SUPERSEDED', 'This person has been invited again since; resend their newer invitation', lockedView(row)));
             continue;
           }
+          const decision = decideResend(
+            { lastResentAt: row.last_resent_at, resendWindowStart: row.resend_window_start, resendsInWindow: row.resends_in_window },
+            now,
+            this.config.email,
+          );
+          if (!decision.ok) {
+            outcomes.set(id, failed(id, 'RATE_LIMITED', decision.message, lockedView(row)));
+            continue;
+          }
+          if (reopen) {
+            // Invited again, the person takes a seat.
+            freeSeats ??= (await seats.freeSeats()) ?? Number.POSITIVE_INFINITY;
+            if (freeSeats <= 0) {
+              outcomes.set(id, failed(id, 'SEAT_LIMIT_REACHED', 'Seat limit reached: this tenant has no free seat (tenantSettings.maxMembers)', lockedView(row)));
+              continue;
+            }
+          }
           if (used >= reservation.granted) {
             outcomes.set(id, failed(id, 'RATE_LIMITED', 'Email cap reached for this tenant; resend later', lockedView(row)));
             continue;
           }
           used++;
-          updates.push({ id, tokenHash: hashToken(newSecretToken()), reopen, membershipId: row.membership_id });
+          if (reopen) freeSeats!--;
+          updates.push({ id, tokenHash: hashToken(newSecretToken()), reopen, membershipId: row.membership_id, counters: decision.next });
           // Two revoked invitations of one removed member: only the first is reopened (one pending per member).
           if (reopen) memberships.set(row.membership_id, MembershipStatus.INVITED);
           const change = { status: StoredInvitationStatus.PENDING, expires_at: expiresAt, email_status: StoredEmailStatus.QUEUED, email_error: null };
@@ -224,10 +288,20 @@ export class InvitationService {
           await tx.execute(
             `update invitation i set status = 'PENDING', revoked_at = null, token_hash = v.token_hash, expires_at = ?,
                email_status = 'QUEUED', email_error = null, email_attempts = 0, email_next_attempt_at = ?,
-               email_claim_id = null, email_claimed_at = null
-             from unnest(?::uuid[], ?::text[]) as v(id, token_hash)
+               email_claim_id = null, email_claimed_at = null,
+               last_resent_at = v.last_resent_at, resend_window_start = v.window_start, resends_in_window = v.resends
+             from unnest(?::uuid[], ?::text[], ?::timestamptz[], ?::timestamptz[], ?::int[]) as v(id, token_hash, last_resent_at, window_start, resends)
              where i.id = v.id and i.tenant_id = ?`,
-            [expiresAt, now, uuidArray(updates.map((u) => u.id)), uuidArray(updates.map((u) => u.tokenHash)), tenantId],
+            [
+              expiresAt,
+              now,
+              uuidArray(updates.map((u) => u.id)),
+              uuidArray(updates.map((u) => u.tokenHash)),
+              pgArrayLiteral(updates.map((u) => u.counters.lastResentAt.toISOString())),
+              pgArrayLiteral(updates.map((u) => u.counters.resendWindowStart.toISOString())),
+              uuidArray(updates.map((u) => String(u.counters.resendsInWindow))),
+              tenantId,
+            ],
             'run',
           );
           const reopened = updates.filter((u) => u.reopen).map((u) => u.membershipId);
@@ -323,6 +397,7 @@ export class InvitationService {
     }
     try {
       return await ctx.em.transactional(async (tx) => {
+        const seats = await lockSeatsForOne(tx, tenantId);
         const invitation = await this.lockById(tx, tenantId, id);
         if (invitation.status === StoredInvitationStatus.ACCEPTED) {
           throw new DomainError('BAD_USER_INPUT', 'An accepted invitation cannot be resent');
@@ -331,6 +406,13 @@ export class InvitationService {
           if (invitation.membership.status !== MembershipStatus.REMOVED) {
             throw new DomainError('BAD_USER_INPUT', 'This person has been invited again since; resend their newer invitation');
           }
+          // Invited again, the person takes a seat.
+          if (!(await seats.hasFreeSeat())) throw new DomainError('BAD_USER_INPUT', 'Seat limit reached: this tenant has no free seat (tenantSettings.maxMembers)');
+        }
+        // Decided under the row lock: concurrent resends of one invitation queue here, and each sees the
+        // counters the previous one committed, so exactly one of a burst gets through.
+        this.admitResend(invitation, new Date());
+        if (invitation.status === StoredInvitationStatus.REVOKED) {
           invitation.status = StoredInvitationStatus.PENDING;
           invitation.revokedAt = null;
           invitation.membership.status = MembershipStatus.INVITED;
@@ -353,6 +435,17 @@ export class InvitationService {
       await reservation.refund();
       throw error;
     }
+  }
+
+  /**
+   * At most one resend per invitation per cooldown and `resendsPerDay` per 24-hour window (OWASP API4: each one
+   * is an email someone pays for and a person receives). Refuses with RATE_LIMITED before anything changes;
+   * otherwise records this resend on the invitation.
+   */
+  private admitResend(invitation: Invitation, now: Date): void {
+    const decision = decideResend(invitation, now, this.config.email);
+    if (!decision.ok) throw new DomainError('RATE_LIMITED', decision.message, { retryAfterSeconds: decision.retryAfterSeconds });
+    Object.assign(invitation, decision.next);
   }
 
   async revoke(ctx: RequestContext, id: string): Promise<InvitationView> {
@@ -458,7 +551,8 @@ async function lockMany(tx: EntityManager, tenantId: string, ids: string[]) {
   const memberships = new Map<string, MembershipStatus>();
   if (!ids.length) return { invitations, memberships };
   const rows = await tx.execute<LockedInvitation[]>(
-    `select id, membership_id, email, status, email_status, email_error, expires_at, created_at, redirect_url
+    `select id, membership_id, email, status, email_status, email_error, expires_at, created_at, redirect_url,
+       last_resent_at, resend_window_start, resends_in_window
      from invitation where tenant_id = ? and id = any(?::uuid[]) order by id for update`,
     [tenantId, uuidArray(ids)],
   );
