@@ -44,7 +44,7 @@ describe('bulk invite edge cases', () => {
     const [membership] = await t.sql(`select m.status from membership m join invitation i on i.membership_id = m.id where i.id = $1`, [
       revokedBoss.invitation.id,
     ]);
-    assert.equal(membership.status, 'REVOKED');
+    assert.equal(membership.status, 'REMOVED');
 
     const res = await t.gql(
       BULK_INVITE,

@@ -172,6 +172,8 @@ describe('management API', () => {
       assert.ok(resend.result.every((x) => x.ok));
       const revoke = await countStatements(async () => t.app.services.invitations.revokeMany(await ctx(), ids));
       assert.ok(revoke.result.every((x) => x.ok));
+      // Past the per-invitation resend cooldown (RESEND_COOLDOWN_SECONDS), without waiting for it.
+      await t.sql(`update invitation set last_resent_at = now() - interval '1 hour' where id = any($1::uuid[])`, [ids]);
       const again = await countStatements(async () => t.app.services.invitations.resendMany(await ctx(), ids));
       assert.ok(again.result.every((x) => x.ok && x.invitation?.status === 'PENDING'));
       return [resend.statements, revoke.statements, again.statements];
@@ -190,6 +192,11 @@ describe('management API', () => {
       const ids = res.data.bulkInviteUsers.results.map((r: any) => r.invitation.id);
       const first = await limited.gql(RESEND_MANY, { ids }, tenant.token);
       assert.deepEqual(first.data.resendInvitations.results.map((x: any) => x.code), [null, null]);
+      // At once again: each invitation is inside its resend cooldown, so nothing is sent and nothing is spent.
+      const flood = await limited.gql(RESEND_MANY, { ids }, tenant.token);
+      assert.deepEqual(flood.data.resendInvitations.results.map((x: any) => x.code), ['RATE_LIMITED', 'RATE_LIMITED']);
+      assert.match(flood.data.resendInvitations.results[0].message, /resent less than \d+ s ago/);
+      await limited.sql(`update invitation set last_resent_at = now() - interval '1 hour' where id = any($1::uuid[])`, [ids]);
       const second = await limited.gql(RESEND_MANY, { ids }, tenant.token);
       assert.deepEqual(second.data.resendInvitations.results.map((x: any) => x.code), [null, 'RATE_LIMITED']);
       const [quota] = await limited.sql('select used from email_quota');
