@@ -349,3 +349,33 @@ describe('management API', () => {
     assert.deepEqual(bState, { roles: 2, groups: 2, positions: 2, hijacked: 0, invitation: 'PENDING', name: 'Ann' });
   });
 });
+
+describe('invitations by batch, member metadata', () => {
+  let t: TestApp;
+  let a: SeededTenant;
+  let b: SeededTenant;
+  before(async () => {
+    t = await createTestApp();
+    a = await t.seedTenant('A');
+    b = await t.seedTenant('B');
+  });
+  after(() => t.close());
+
+  const SEND = `mutation($input: BulkInviteUsersInput!) { bulkInviteUsers(input: $input) { results { ... on UserInvited { user { id } invitation { id batchId } } } } }`;
+  const BY_BATCH = `query($batchId: ID) { invitations(batchId: $batchId) { totalCount nodes { id } } }`;
+
+  it('lists the invitations of one bulk request, case-insensitively, and only in its own tenant; member(userId) shows the metadata', async () => {
+    const first = await t.gql(SEND, { input: { sendEmail: false, users: [{ email: 'b1@example.com', metadata: { team: 'red', n: 1 } }, { email: 'b2@example.com' }] } }, a.token);
+    const second = await t.gql(SEND, { input: { sendEmail: false, users: [{ email: 'b3@example.com' }] } }, a.token);
+    const [one, two] = first.data.bulkInviteUsers.results;
+    const batchId = one.invitation.batchId;
+    const listed = await t.gql(BY_BATCH, { batchId: batchId.toUpperCase() }, a.token);
+    assert.equal(listed.data.invitations.totalCount, 2);
+    assert.deepEqual(listed.data.invitations.nodes.map((n: { id: string }) => n.id).sort(), [one.invitation.id, two.invitation.id].sort());
+    assert.notEqual(second.data.bulkInviteUsers.results[0].invitation.batchId, batchId);
+    assert.equal((await t.gql(BY_BATCH, { batchId }, b.token)).data.invitations.totalCount, 0, "another tenant's batch id names nothing");
+    assert.equal((await t.gql(BY_BATCH, { batchId: 'not-a-uuid' }, a.token)).data.invitations.totalCount, 0);
+    const member = await t.gql(`query($u: ID!) { member(userId: $u) { metadata } }`, { u: one.user.id }, a.token);
+    assert.deepEqual(member.data.member.metadata, { team: 'red', n: 1 });
+  });
+});

@@ -28,10 +28,11 @@ export class InvitationResolver {
     @Ctx() ctx: RequestContext,
     @Arg('status', () => InvitationStatus, { nullable: true }) status: InvitationStatus | null,
     @Arg('email', () => String, { nullable: true, description: 'Exact match, case-insensitive.' }) email: string | null,
+    @Arg('batchId', () => ID, { nullable: true, description: 'Only the invitations of this bulk request (Invitation.batchId).' }) batchId: string | null,
     @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first: number,
     @Arg('after', () => String, { nullable: true }) after: string | null,
   ): Promise<InvitationConnection> {
-    const page = await this.invitationService.list(ctx, { status, email, first, after });
+    const page = await this.invitationService.list(ctx, { status, email, batchId, first, after });
     return { totalCount: page.totalCount, nodes: page.nodes, pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor } };
   }
 

@@ -1,4 +1,4 @@
-import { DateTimeResolver } from 'graphql-scalars';
+import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { MembershipStatus } from '../entities/enums';
 import { GroupAssignmentInput } from './bulk-invite.input';
@@ -29,6 +29,8 @@ export class MemberType {
   @Field(() => String, { nullable: true }) userType!: string | null;
   @Field(() => String, { nullable: true, description: 'E.164.' }) phone!: string | null;
   @Field(() => String, { nullable: true, description: 'ISO 3166-1 alpha-2.' }) country!: string | null;
+  @Field(() => JSONResolver, { nullable: true, description: 'The metadata given when the person was invited (InviteUserInput.metadata).' })
+  metadata!: Record<string, unknown> | null;
   @Field(() => DateTimeResolver) createdAt!: string;
   @Field(() => DateTimeResolver, { nullable: true }) activatedAt!: string | null;
   @Field(() => InvitationType, { nullable: true, description: "The member's most recent invitation." }) invitation!: InvitationType | null;

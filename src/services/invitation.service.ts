@@ -179,7 +179,7 @@ export class InvitationService {
 
   async list(
     ctx: RequestContext,
-      args: { status?: InvitationStatus | null; email?: string | null; first?: number | null; after?: string | null },
+      args: { status?: InvitationStatus | null; email?: string | null; batchId?: string | null; first?: number | null; after?: string | null },
   ): Promise<InvitationPage> {
     ctx.requireTenantPermission('users:read');
     const first = args.first ?? 50;
@@ -190,9 +190,13 @@ export class InvitationService {
     const email = args.email === null || args.email === undefined ? null : args.email.trim().toLowerCase();
     // A raw key (sql.lower) is consumed by the query that uses it: each query gets a condition of its own.
     // Exact and case-insensitive: lower(email) is what invitation_tenant_email_idx holds.
+    // A batch id that is not a UUID names no batch: it matches nothing rather than failing the query.
+    const batchId = args.batchId === null || args.batchId === undefined ? null : isUuid(args.batchId) ? args.batchId.toLowerCase() : '00000000-0000-0000-0000-000000000000';
     const filter = (): FilterQuery<Invitation> => {
-      const byStatus = statusWhere(args.status, now);
-      return email === null ? byStatus : { $and: [byStatus, { [sql.lower('email')]: email }] };
+      const conditions: FilterQuery<Invitation>[] = [statusWhere(args.status, now)];
+      if (email !== null) conditions.push({ [sql.lower('email')]: email });
+      if (batchId !== null) conditions.push({ batchId });
+      return conditions.length === 1 ? conditions[0] : { $and: conditions };
     };
     const cursor = args.after ? decodeCursor(args.after) : null;
     const pageWhere: FilterQuery<Invitation> = cursor

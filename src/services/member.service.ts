@@ -33,6 +33,8 @@ export interface MemberView {
   userType: string | null;
   phone: string | null;
   country: string | null;
+  /** InviteUserInput.metadata as stored on the member. */
+  metadata: Record<string, unknown> | null;
   createdAt: string;
   activatedAt: string | null;
   /** The member's most recent invitation. */
@@ -366,6 +368,7 @@ export async function loadMembers(em: EntityManager, membershipIds: string[]): P
         userType: m.userType ?? null,
         phone: m.phone ?? null,
         country: m.country ?? null,
+        metadata: m.metadata ?? null,
         createdAt: m.createdAt.toISOString(),
         activatedAt: m.activatedAt?.toISOString() ?? null,
         invitation: invitation ? toInvitationView(invitation) : null,
