@@ -148,6 +148,8 @@ async function main() {
       JWT_SECRET: SECRET,
       RUN_WORKER: 'false',
       BULK_INVITE_RATE_LIMIT: '0',
+      BULK_INVITE_USERS_PER_MINUTE: '0',
+      READ_RATE_LIMIT: '0',
       LOG_LEVEL: 'warn',
       EMAILS_PER_TENANT_PER_HOUR: '100000000',
       PROFILE_OUT: out,

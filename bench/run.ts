@@ -37,6 +37,7 @@ import { createTokenVerifier } from '../src/auth/jwt';
 import { TenantDirectory } from '../src/auth/tenant-directory';
 import { FakePostmark } from '../test/helpers/fake-postmark';
 import { freePort, spawnEntry } from '../test/helpers/processes';
+import { CONTRACT_SCENARIO, SMOKE_SCENARIO, isolationReport, runIsolation } from './isolation';
 
 const smoke = process.argv.includes('--smoke');
 const SIZES = smoke ? [20] : [100, 1_000, 10_000];
@@ -238,10 +239,10 @@ function peakRssMb(pid: number): number {
 }
 
 async function statementsPerRequest(url: string, catalog: Catalog, n: number): Promise<number> {
-  const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: url, JWT_SECRET: SECRET, BULK_INVITE_RATE_LIMIT: '0', LOG_LEVEL: 'silent', ...EMAIL_BUDGET });
+  const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: url, JWT_SECRET: SECRET, BULK_INVITE_RATE_LIMIT: '0', BULK_INVITE_USERS_PER_MINUTE: '0', READ_RATE_LIMIT: '0', LOG_LEVEL: 'silent', ...EMAIL_BUDGET });
   const orm = await createOrm(url);
   try {
-    const services = createServices(config);
+    const services = createServices(config, orm);
     const token = mintToken({ secret: SECRET, subject: 'bench', tenantId: catalog.tenantId, permissions: ['users:invite'], expiresInSeconds: 600 });
     const ctx = await createRequestContext({ orm, verifier: createTokenVerifier(config.jwt), tenants: new TenantDirectory(orm), log }, { authorization: `Bearer ${token}` });
     const users = people(n, 'stmt').map((p) => ({ ...p, roleIds: [catalog.roleId], groups: [{ groupId: catalog.groupId, isPrimaryOrg: true }], positionIds: [catalog.positionId] }));
@@ -279,6 +280,20 @@ async function restThroughput(base: string, token: string) {
   };
 }
 
+/** Tenant isolation (bench/isolation.ts) on a database and a server process of its own. */
+async function isolation(serverUrl: string) {
+  const name = `bulk_invite_bench_isolation_${Date.now()}`;
+  const admin = new Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`create database "${name}"`);
+  try {
+    return await runIsolation(Object.assign(new URL(serverUrl), { pathname: `/${name}` }).toString(), smoke ? SMOKE_SCENARIO : CONTRACT_SCENARIO);
+  } finally {
+    await admin.query(`drop database if exists "${name}" with (force)`);
+    await admin.end();
+  }
+}
+
 /** On a database of its own: the drain is measured without the rest of the run's rows and dead tuples. */
 async function emailDrain(serverUrl: string) {
   const name = `bulk_invite_bench_drain_${Date.now()}`;
@@ -305,6 +320,8 @@ async function drainInto(url: string, catalog: Catalog) {
     DATABASE_URL: url,
     JWT_SECRET: SECRET,
     BULK_INVITE_RATE_LIMIT: '0',
+    BULK_INVITE_USERS_PER_MINUTE: '0',
+    READ_RATE_LIMIT: '0',
     POSTMARK_SERVER_TOKEN: 'test-token',
     POSTMARK_API_URL: apiUrl,
     EMAIL_POLL_INTERVAL_MS: '100',
@@ -315,7 +332,7 @@ async function drainInto(url: string, catalog: Catalog) {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    const services = createServices(config);
+    const services = createServices(config, orm);
     const token = mintToken({ secret: SECRET, subject: 'bench', tenantId: catalog.tenantId, permissions: ['users:invite'], expiresInSeconds: 600 });
     const ctx = await createRequestContext({ orm, verifier: createTokenVerifier(config.jwt), tenants: new TenantDirectory(orm), log }, { authorization: `Bearer ${token}` });
     const users = people(DRAIN_EMAILS, 'mail');
@@ -406,6 +423,8 @@ async function main() {
       JWT_SECRET: SECRET,
       RUN_WORKER: 'false',
       BULK_INVITE_RATE_LIMIT: '0',
+      BULK_INVITE_USERS_PER_MINUTE: '0',
+      READ_RATE_LIMIT: '0',
       LOG_LEVEL: 'warn',
       ...EMAIL_BUDGET,
     });
@@ -463,6 +482,7 @@ async function main() {
     await server.exited();
     server = undefined;
     const drain = await emailDrain(serverUrl);
+    const isolated = await isolation(serverUrl);
     await orm.close();
 
     const targets = checkTargets(rows);
@@ -484,9 +504,11 @@ async function main() {
       `REST \`/user/bulk\`, 10-user batches, 10 connections, ${REST_SECONDS} s: ${rest.requestsPerSecond} requests/s (${rest.requestsPerSecond * 10} users/s), p50 ${rest.p50Ms} ms, p99 ${rest.p99Ms} ms, non-2xx ${rest.non2xx}, errors ${rest.errors}.`,
       '',
       `Email drain: ${drain.emails.toLocaleString('en')} queued invitations → ${drain.delivered.toLocaleString('en')} delivered in ${drain.httpCalls} Postmark calls, ${drain.seconds} s (the fake server itself spent ${drain.fakeServerSeconds} s accepting them).`,
+      '',
+      isolationReport(isolated),
     ].join('\n');
     console.log(`\n${table}\n`);
-    const results = { date: new Date().toISOString(), smoke, machine, runs: RUNS, sizes: rows, targets, rest, drain };
+    const results = { date: new Date().toISOString(), smoke, machine, runs: RUNS, sizes: rows, targets, rest, drain, isolation: isolated };
     writeFileSync(join(__dirname, smoke ? 'results.smoke.json' : 'results.json'), JSON.stringify(results, null, 2) + '\n');
   } finally {
     if (server) {

@@ -21,7 +21,12 @@ import { useRequestContext } from './http/request-context';
 import { BulkInviteService } from './services/bulk-invite';
 import type { RequestContext } from './context';
 import { InvitationService } from './services/invitation.service';
-import { TenantRateLimiter } from './http/rate-limiter';
+import { BulkInviteRateLimiter, ReadRateLimiter, TenantBudgets } from './http/rate-limiter';
+import { refuseLargeAnonymousBodies } from './http/anonymous-body-limit';
+import { operationLimitsPlugin } from './graphql/operation-limits';
+import { MAX_PAGE_SIZE } from './services/invitation.service';
+import { BulkAdmission, guards, useBulkAdmission } from './http/admission';
+import { refusalStatus, sendGraphQLRefusal } from './graphql/refusal';
 import { RequestLogController, metrics, registerObservability } from './http/observability';
 import { acceptPageRoutes } from './pages/accept-page.routes';
 import { aptlydoneRoutes } from './rest/aptlydone.routes';
@@ -32,6 +37,8 @@ import { royaltiRoutes } from './rest/royalti.routes';
 
 export interface Services {
   bulkInvites: BulkInviteService;
+  /** People in flight in heavy bulk requests (src/http/admission.ts), shared by the HTTP hook and the service. */
+  admission: BulkAdmission;
   invitations: InvitationService;
 }
 
@@ -45,6 +52,8 @@ export interface App {
 }
 
 const MAX_DOCUMENT_TOKENS = 5000;
+/** A list costs its selection times `first`: a full 500-item page of invitations costs about 13,000. */
+const MAX_QUERY_COST = 20_000;
 const REFUSED_DOCUMENT_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT']);
 
 /** A document refused before execution is the client's fault: 400, whichever stage (armor's token limit runs while parsing) refused it. */
@@ -60,9 +69,13 @@ const refusedDocumentStatus: ApolloServerPlugin<RequestContext> = {
   },
 };
 
-export function createServices(config: AppConfig): Services {
+export function createServices(config: AppConfig, orm: MikroORM): Services {
+  const admission = new BulkAdmission(config.admission);
+  // People in flight in this process first (cheap, and released on refusal), then the budgets shared in PostgreSQL.
+  const guard = guards(admission, new BulkInviteRateLimiter(new TenantBudgets(orm), config.rateLimit));
   return {
-    bulkInvites: new BulkInviteService(config, graphileEmailQueue, new TenantRateLimiter(config.rateLimit), {
+    admission,
+    bulkInvites: new BulkInviteService(config, graphileEmailQueue, guard, {
       finished(outcome) {
         const byCode = new Map<string, number>();
         for (const r of outcome.results) {
@@ -78,7 +91,7 @@ export function createServices(config: AppConfig): Services {
 
 export async function buildApp(options: { config: AppConfig; orm: MikroORM; log: Logger }): Promise<App> {
   const { config, orm, log } = options;
-  const services = createServices(config);
+  const services = createServices(config, orm);
   const contextDeps: ContextFactoryDeps = { orm, verifier: createTokenVerifier(config.jwt), tenants: new TenantDirectory(orm), log };
 
   const server = Fastify({
@@ -94,6 +107,11 @@ export async function buildApp(options: { config: AppConfig; orm: MikroORM; log:
 
   // One request context per request, for GraphQL, the REST shims and the pages alike.
   useRequestContext(server, contextDeps);
+  // Heavy bulk requests are admitted by Content-Length before their bodies are read (needs the request context).
+  const rethrow = (_reply: unknown, error: Error): never => {
+    throw error; // the REST shims' error handlers answer in their own envelopes
+  };
+  useBulkAdmission(server, services.admission, { '/graphql': sendGraphQLRefusal, '/auth/v1/user/bulk-invite': rethrow, '/user/bulk': rethrow });
 
   const schema = await buildGraphQLSchema(services);
   const plugins: ApolloServerPlugin<RequestContext>[] = [
@@ -102,15 +120,18 @@ export async function buildApp(options: { config: AppConfig; orm: MikroORM; log:
       ? ApolloServerPluginLandingPageDisabled()
       : withLocalExplorerLink(ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false })),
     refusedDocumentStatus,
+    refusalStatus as ApolloServerPlugin<RequestContext>,
+    // Page sizes, the cost limit (with variable values) and the tenant's read budget, before any resolver runs.
+    operationLimitsPlugin({ maxPageSize: MAX_PAGE_SIZE, maxCost: MAX_QUERY_COST, reads: new ReadRateLimiter(new TenantBudgets(orm), config.rateLimit) }),
   ];
   // Abusive documents are refused during validation, before any resolver runs. Introspection (Sandbox) is exempt
-  // from the depth limit; big invites belong in variables, which these limits do not count.
+  // from the depth limit; big invites belong in variables, which these limits do not count (the cost limit does).
   const armor = new ApolloArmor({
     maxDepth: { n: 8, ignoreIntrospection: true },
     maxAliases: { n: 15 },
     maxDirectives: { n: 20 },
-    // Armor multiplies by `first`: a full 500-item page of invitations costs ~13,000.
-    costLimit: { maxCost: 20_000, ignoreIntrospection: true },
+    // Priced in operationLimitsPlugin instead: armor's rule runs before variables are known.
+    costLimit: { enabled: false },
     // Counted in a preHandler below: armor's own token check throws from a parsing hook, which Apollo answers with 500.
     maxTokens: { enabled: false },
     blockFieldSuggestion: { enabled: config.isProduction },
@@ -154,6 +175,9 @@ export async function buildApp(options: { config: AppConfig; orm: MikroORM; log:
         ],
       });
     });
+    refuseLargeAnonymousBodies(graphql, (reply, error) =>
+      reply.code(401).send({ errors: [{ message: error.message, extensions: { code: 'UNAUTHENTICATED' } }] }),
+    );
     graphql.addHook('preHandler', async (request, reply) => {
       const source = request.method === 'GET' ? (request.query as { query?: unknown })?.query : (request.body as { query?: unknown } | null)?.query;
       if (typeof source !== 'string') return;

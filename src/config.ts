@@ -37,12 +37,32 @@ export interface EmailQueueConfig {
   pollIntervalMs: number;
   /** Emails per tenant per hour; past it invitations are created with emailStatus FAILED. */
   maxPerTenantPerHour: number;
+  /** `resendInvitation`: at most one email per invitation per this many seconds. */
+  resendCooldownSeconds: number;
+  /** `resendInvitation`: at most this many emails per invitation per 24 hours. */
+  resendsPerDay: number;
 }
 
+/** Per-tenant budgets shared by every API process on the database (src/http/rate-limiter.ts). 0 disables each. */
 export interface RateLimitConfig {
-  /** Bulk invite requests per tenant per window. 0 disables. */
+  /** Bulk invite requests per tenant per window. */
   bulkRequestsPerWindow: number;
   windowMs: number;
+  /** People named in bulk requests (all surfaces) per tenant per minute. */
+  bulkUsersPerMinute: number;
+  /** GraphQL queries (reads) per tenant per read window. */
+  readRequestsPerWindow: number;
+  readWindowMs: number;
+}
+
+/** Admission control of heavy bulk work in one process (src/http/admission.ts). */
+export interface AdmissionConfig {
+  /** Requests of fewer people (and body KiB) than this are light: never refused by admission. */
+  heavyThreshold: number;
+  /** People in flight in heavy requests per tenant; 0 disables. */
+  perTenant: number;
+  /** People in flight in heavy requests in the whole process; 0 disables. */
+  perProcess: number;
 }
 
 export interface AppConfig {
@@ -57,6 +77,7 @@ export interface AppConfig {
   postmark: PostmarkConfig;
   email: EmailQueueConfig;
   rateLimit: RateLimitConfig;
+  admission: AdmissionConfig;
   publicUrl: string;
   bulkInviteMaxUsers: number;
   invitationTtlDays: number;
@@ -227,10 +248,21 @@ export function loadConfig(env: Env = process.env): AppConfig {
       claimLeaseMs: int(env, 'EMAIL_CLAIM_LEASE_MS', 5 * 60_000, 1),
       pollIntervalMs: int(env, 'EMAIL_POLL_INTERVAL_MS', 2_000, 10),
       maxPerTenantPerHour: int(env, 'EMAILS_PER_TENANT_PER_HOUR', 50_000, 0),
+      resendCooldownSeconds: int(env, 'RESEND_COOLDOWN_SECONDS', 60, 0),
+      resendsPerDay: int(env, 'RESENDS_PER_DAY', 5, 1),
     },
     rateLimit: {
       bulkRequestsPerWindow: int(env, 'BULK_INVITE_RATE_LIMIT', 60, 0),
       windowMs: int(env, 'BULK_INVITE_RATE_WINDOW_MS', 60_000, 1),
+      bulkUsersPerMinute: int(env, 'BULK_INVITE_USERS_PER_MINUTE', 100_000, 0),
+      readRequestsPerWindow: int(env, 'READ_RATE_LIMIT', 1_200, 0),
+      readWindowMs: int(env, 'READ_RATE_WINDOW_MS', 60_000, 1),
+    },
+    admission: {
+      heavyThreshold: int(env, 'BULK_INVITE_HEAVY_USERS', 1_000, 1),
+      // One maximal request per tenant at a time, two in the process: each costs a few hundred MB at its peak.
+      perTenant: int(env, 'BULK_INVITE_TENANT_USERS_IN_FLIGHT', maxUsers, 0),
+      perProcess: int(env, 'BULK_INVITE_PROCESS_USERS_IN_FLIGHT', 2 * maxUsers, 0),
     },
     publicUrl: (publicUrl ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     bulkInviteMaxUsers: maxUsers,

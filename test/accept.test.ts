@@ -191,7 +191,7 @@ describe('accepting an invitation', () => {
     const viaGraphQL = await t.gql(ACCEPT, { token: expired.token });
     assert.equal(viaGraphQL.errors?.[0].extensions?.code, 'BAD_USER_INPUT');
     assert.equal(await membershipStatus(expired.invitationId), 'INVITED');
-    assert.equal(await membershipStatus(revoked.invitationId), 'REVOKED');
+    assert.equal(await membershipStatus(revoked.invitationId), 'REMOVED');
   });
 
   it('invites a revoked person again through resendInvitation, with a link that works', async () => {

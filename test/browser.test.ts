@@ -14,6 +14,7 @@ import { BULK_INVITE, createScratchDatabase, testConfig, TEST_JWT_SECRET } from 
 import { mintToken } from '../src/auth/jwt';
 import { Tenant } from '../src/entities';
 import { freePort } from './helpers/processes';
+import { waitFor } from './helpers/wait';
 
 describe('in a browser: invite, open the dev mailbox, follow the link, accept', () => {
   let app: App;
@@ -86,12 +87,11 @@ describe('in a browser: invite, open the dev mailbox, follow the link, accept', 
   /** The accept link from the email the worker delivered to the dev mailbox (polled: the worker sends it). */
   const acceptLinkFor = async (email: string) => {
     const connection = app.orm.em.fork().getConnection();
-    let html = '';
-    for (let i = 0; i < 100 && !html; i++) {
-      const rows = await connection.execute('select html from dev_mail where "to" = ?', [email]);
-      html = rows[0]?.html ?? '';
-      if (!html) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const html: string = await waitFor(
+      async () => (await connection.execute('select html from dev_mail where "to" = ?', [email]))[0]?.html,
+      10_000,
+      `the email to ${email}`,
+    );
     return /href="([^"]*\/invitations\/accept\?token=[^"]+)"/.exec(html)![1].replace(/&amp;/g, '&');
   };
 

@@ -1,19 +1,12 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { createLogger } from '../src/logger';
 import { type EmailWorker, startEmailWorker } from '../src/mail/email-worker';
 import { FakePostmark } from './helpers/fake-postmark';
 import { BULK_INVITE, type SeededTenant, type TestApp, TEST_JWT_SECRET, createTestApp } from './helpers/harness';
 import { spawnEntry } from './helpers/processes';
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 30_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { waitFor as waitUntil } from './helpers/wait';
 
 function postmarkEnv(apiUrl: string) {
   return {
@@ -69,8 +62,11 @@ describe('invitation emails through Postmark (one in-process worker)', () => {
     );
     assert.equal(invited.data.bulkInviteUsers.successful, 3);
     await t.gql(BULK_INVITE, { input: { users: emails('silent', 2), sendEmail: false } }, a.token);
+    // The worker claims in queue order: once an email queued after the silent request is sent, anything that request
+    // had wrongly queued would have been sent too.
+    await t.gql(BULK_INVITE, { input: { users: emails('after-silent', 1) } }, a.token);
     await waitUntil(allSent('once', 3), 15_000, 'three SENT');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitUntil(allSent('after-silent', 1), 15_000, 'the later email SENT');
 
     const to = postmark.recipients().filter((r) => r.startsWith('once-') || r.startsWith('silent-') || r === 'broken');
     assert.deepEqual(to.sort(), ['once-0@example.com', 'once-1@example.com', 'once-2@example.com']);
@@ -91,6 +87,41 @@ describe('invitation emails through Postmark (one in-process worker)', () => {
     assert.deepEqual(silent, [{ email_status: 'NOT_REQUESTED', n: 2 }]);
   });
 
+  it('stores the invitation token only as a hash: the delivered link hashes to token_hash, and no column holds the token', async () => {
+    await t.gql(BULK_INVITE, { input: { users: emails('hashed', 1) } }, a.token);
+    await waitUntil(allSent('hashed', 1), 15_000, 'SENT');
+    const message = postmark.accepted.find((m) => m.To === 'hashed-0@example.com')!;
+    const token = new URL(/http:\/\/localhost:4000\/invitations\/accept\?token=[\w-]+/.exec(message.TextBody)![0]).searchParams.get('token')!;
+    assert.ok(token.length >= 32, 'a real token was delivered');
+    const [row] = await t.sql(`select token_hash from invitation where email = 'hashed-0@example.com'`);
+    assert.equal(row.token_hash, createHash('sha256').update(token).digest('hex'));
+
+    // Every text-like column of every table the service owns (its own schema and the job queue's).
+    const columns = await t.sql<{ table_schema: string; table_name: string; column_name: string }>(
+      `select c.table_schema, c.table_name, c.column_name
+         from information_schema.columns c
+         join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name
+        where c.table_schema not in ('pg_catalog', 'information_schema') and t.table_type = 'BASE TABLE'
+          and (c.data_type in ('text', 'character varying', 'character', 'json', 'jsonb')
+               or (c.data_type = 'ARRAY' and c.udt_name in ('_text', '_varchar')))`,
+    );
+    assert.ok(columns.some((c) => c.table_schema === 'public' && c.table_name === 'invitation' && c.column_name === 'token_hash'), 'the scan sees invitation');
+    const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
+    const columnsHolding = async (value: string) => {
+      const holding: string[] = [];
+      for (const c of columns) {
+        const [hit] = await t.sql(
+          `select count(*)::int as n from ${ident(c.table_schema)}.${ident(c.table_name)} where strpos(${ident(c.column_name)}::text, $1) > 0`,
+          [value],
+        );
+        if (hit.n) holding.push(`${c.table_schema}.${c.table_name}.${c.column_name}`);
+      }
+      return holding;
+    };
+    assert.deepEqual(await columnsHolding(row.token_hash), ['public.invitation.token_hash'], 'the scan finds what is stored');
+    assert.deepEqual(await columnsHolding(token), [], 'the plaintext token is stored nowhere');
+  });
+
   it('sends 1,200 queued invitations in 3 batch calls', async () => {
     const callsBefore = postmark.batchCalls;
     await t.gql(BULK_INVITE, { input: { users: emails('twelve', 1200) } }, a.token);
@@ -104,7 +135,10 @@ describe('invitation emails through Postmark (one in-process worker)', () => {
     const callsBefore = postmark.batchCalls;
     await t.gql(BULK_INVITE, { input: { users: emails('inactive', 3) } }, a.token);
     await waitUntil(async () => (await statusOf('inactive')).some((r) => r.email_status === 'FAILED'), 15_000, 'FAILED');
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // A retry would be due within EMAIL_RETRY_MAX_MS; an email queued later and sent shows the worker has claimed
+    // everything due before it, so a retry of the 406 would have happened by then.
+    await t.gql(BULK_INVITE, { input: { users: emails('after-inactive', 1) } }, a.token);
+    await waitUntil(allSent('after-inactive', 1), 15_000, 'the later email SENT');
     assert.deepEqual(await statusOf('inactive'), [
       { email_status: 'FAILED', n: 1 },
       { email_status: 'SENT', n: 2 },
@@ -112,7 +146,7 @@ describe('invitation emails through Postmark (one in-process worker)', () => {
     const [failed] = await t.sql(`select email_error, email_attempts from invitation where email = 'inactive-1@example.com'`);
     assert.match(failed.email_error, /406/);
     assert.equal(failed.email_attempts, 1, 'never retried');
-    assert.equal(postmark.batchCalls - callsBefore, 1);
+    assert.equal(postmark.batchCalls - callsBefore, 2, 'one call for the three, one for the later email');
     const listed = await t.gql('{ invitations(status: PENDING, first: 500) { nodes { email emailStatus emailError } } }', {}, a.token);
     const node = listed.data.invitations.nodes.find((n: { email: string }) => n.email === 'inactive-1@example.com');
     assert.equal(node.emailStatus, 'FAILED');

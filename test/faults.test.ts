@@ -12,6 +12,7 @@ import { createLogger } from '../src/logger';
 import { type EmailWorker, startEmailWorker } from '../src/mail/email-worker';
 import { FakePostmark } from './helpers/fake-postmark';
 import { BULK_INVITE, TEST_JWT_SECRET, type TestApp, createTestApp, testConfig } from './helpers/harness';
+import { waitFor } from './helpers/wait';
 
 const log = createLogger('silent');
 
@@ -36,19 +37,23 @@ describe('faults: the mail provider down for a while', () => {
     await postmark.stop();
     const users = Array.from({ length: 40 }, (_, i) => ({ email: `down-${i}@example.com` }));
     await t.gql(BULK_INVITE, { input: { users } }, a.token);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Every email has had an attempt recorded against the unreachable provider.
+    await waitFor(
+      async () => (await t.sql(`select count(*)::int as n from invitation where email_attempts >= 1 and email_claim_id is null`))[0].n === 40,
+      30_000,
+      'an attempt at every email while the provider is down',
+    );
     const [during] = await t.sql(
       `select count(*)::int as n, max(email_attempts)::int as attempts from invitation where email_status in ('QUEUED', 'SENDING')`,
     );
     assert.equal(during.n, 40, 'nothing lost while the provider is down');
     assert.ok(during.attempts >= 1, 'and it was tried');
     await postmark.start();
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
-      const [row] = await t.sql(`select count(*)::int as n from invitation where email_status = 'SENT'`);
-      if (row.n === 40) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitFor(
+      async () => (await t.sql(`select count(*)::int as n from invitation where email_status = 'SENT'`))[0].n === 40,
+      30_000,
+      'all 40 SENT',
+    );
     const to = postmark.recipients();
     assert.equal(to.length, 40);
     assert.equal(new Set(to).size, 40);
@@ -84,8 +89,9 @@ describe('faults: PostgreSQL restarted during a stream of requests', () => {
     const outcomes = { ok: 0, failedCleanly: 0, other: 0 };
     const sent: string[][] = [];
     let stop = false;
+    let streamFailure: unknown;
     const stream = (async () => {
-      for (let i = 0; i < 400 && !stop; i++) {
+      for (let i = 0; !stop; i++) {
         const users = Array.from({ length: 5 }, (_, j) => ({ email: `r${i}-${j}@example.com` }));
         const response = await app.server.inject({
           method: 'POST',
@@ -103,13 +109,29 @@ describe('faults: PostgreSQL restarted during a stream of requests', () => {
         assert.ok([200, 503].includes(health.statusCode));
       }
     })();
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    await db.stop();
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const restarted = await startEmbeddedPostgres({ dataDir, name: 'pg', database: 'restart', log, port: Number(new URL(db.url).port) });
-    db = restarted;
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    stop = true;
+    stream.catch((error) => (streamFailure = error));
+    /** Progress of the request stream, as seen by its answers; a failed assertion inside the stream surfaces here. */
+    const streamReached = (condition: () => boolean, what: string) =>
+      waitFor(
+        () => {
+          if (streamFailure) throw streamFailure;
+          return condition();
+        },
+        60_000,
+        () => `${what}: ${JSON.stringify(outcomes)}`,
+      );
+    try {
+      await streamReached(() => outcomes.ok >= 5, 'requests written before the outage');
+      await db.stop();
+      await streamReached(() => outcomes.failedCleanly >= 3, 'requests refused during the outage');
+      const restarted = await startEmbeddedPostgres({ dataDir, name: 'pg', database: 'restart', log, port: Number(new URL(db.url).port) });
+      db = restarted;
+      const okBeforeRestart = outcomes.ok;
+      await streamReached(() => outcomes.ok >= okBeforeRestart + 5, 'requests written after the restart');
+    } finally {
+      stop = true;
+      await stream.catch(() => undefined);
+    }
     await stream;
 
     const after = await app.server.inject({

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { FakePostmark } from './helpers/fake-postmark';
 import { BULK_INVITE, type SeededTenant, TEST_JWT_SECRET, type TestApp, createTestApp } from './helpers/harness';
 import { type Spawned, freePort, spawnEntry } from './helpers/processes';
+import { waitFor } from './helpers/wait';
 
 describe('two server processes on one database', () => {
   const postmark = new FakePostmark();
@@ -63,12 +64,11 @@ describe('two server processes on one database', () => {
     const distinct = new Set(requests.flat().map((u) => u.email));
     assert.equal(invited, distinct.size);
 
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      const [row] = await t.sql(`select count(*)::int as n from invitation where email_status = 'SENT'`);
-      if (row.n === distinct.size) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitFor(
+      async () => (await t.sql(`select count(*)::int as n from invitation where email_status = 'SENT'`))[0].n === distinct.size,
+      60_000,
+      'every invitation SENT',
+    );
     const perPerson = await t.sql(
       `select u.email_normalized, count(distinct m.id)::int as memberships, count(distinct i.id)::int as invitations
          from users u join membership m on m.user_id = u.id join invitation i on i.membership_id = m.id group by 1`,

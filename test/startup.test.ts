@@ -9,7 +9,9 @@ import { createLogger } from '../src/logger';
 import { printSchemaFile } from '../src/graphql/print-schema';
 import { ensureDemoTenant } from '../src/dev/demo-seed';
 import { type TestApp, createScratchDatabase, createTestApp, serverUrl } from './helpers/harness';
+import { Client } from 'pg';
 import { ROOT, freePort, spawnEntry } from './helpers/processes';
+import { waitFor } from './helpers/wait';
 
 const log = createLogger('silent');
 
@@ -122,18 +124,45 @@ describe('process lifecycle with the embedded PostgreSQL', () => {
   const tokenOf = (output: string) => /Demo admin token[^\n]*\n(\S+)/.exec(output)![1];
 
   it('starts with nothing configured and, on Ctrl-C, finishes the in-flight request before stopping everything', async () => {
-    const env = { DATA_DIR: dataDir, PORT: String(await freePort()), RUN_WORKER: 'false', LOG_LEVEL: 'warn' };
+    // info: the shutdown line tells the test that the signal has been handled.
+    const env = { DATA_DIR: dataDir, PORT: String(await freePort()), RUN_WORKER: 'false', LOG_LEVEL: 'info' };
     const first = spawnEntry('src/main.ts', env, { ownProcessGroup: true });
     const banner = await first.waitFor(/Bulk invite service ready[^\n]*/, 120_000);
     assert.match(banner, /demo tenant created/);
     const pid = postmasterPid();
     assert.ok(pid && alive(pid), 'embedded postmaster runs');
 
-    // Ctrl-C in a terminal signals the whole process group while a request is being served.
-    const inFlight = bulk(portOf(first.output()), tokenOf(first.output()), 2000, 'inflight');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    process.kill(-first.child.pid!, 'SIGINT');
-    assert.equal((await inFlight).data?.bulkInviteUsers.successful, 2000, 'the in-flight request finished');
+    // Holds the request in flight: its insert into users waits for this lock, visibly in pg_stat_activity.
+    const port = Number(readFileSync(join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[3]);
+    const password = readFileSync(join(dataDir, 'embedded-pg-password'), 'utf8').trim();
+    const blocker = new Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'bulk_invite' });
+    blocker.on('error', () => undefined); // the service stops this database when it exits
+    await blocker.connect();
+    let inFlight: ReturnType<typeof bulk> | undefined;
+    try {
+      await blocker.query('begin');
+      await blocker.query('lock table users in share mode');
+      inFlight = bulk(portOf(first.output()), tokenOf(first.output()), 2000, 'inflight');
+      inFlight.catch(() => undefined); // awaited below; a refusal must not go unhandled while waiting
+      await waitFor(
+        async () =>
+          (
+            await blocker.query(
+              `select 1 from pg_stat_activity where datname = 'bulk_invite' and pid <> pg_backend_pid() and wait_event_type = 'Lock'`,
+            )
+          ).rowCount,
+        60_000,
+        () => `the request waiting on the lock; output so far:\n${first.output()}`,
+      );
+
+      // Ctrl-C in a terminal signals the whole process group while a request is being served.
+      process.kill(-first.child.pid!, 'SIGINT');
+      await first.waitFor(/SIGINT: shutting down, finishing in-flight work/, 30_000);
+      await blocker.query('commit');
+    } finally {
+      await blocker.end().catch(() => undefined);
+    }
+    assert.equal((await inFlight!).data?.bulkInviteUsers.successful, 2000, 'the in-flight request finished');
     assert.equal(await first.exited(), 0);
     assert.equal(alive(pid!), false, 'no orphan postmaster after Ctrl-C');
   });

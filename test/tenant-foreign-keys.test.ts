@@ -119,7 +119,15 @@ describe('tenancy enforced by PostgreSQL (composite tenant foreign keys)', () =>
         [randomUUID(), tenant, membership],
       );
 
-      assert.deepEqual(await migrate(orm, db.url, log), ['Migration20261201185023']);
+      // A member whose invitation was revoked, stored as REVOKED before MemberStatus had REMOVED.
+      const revokedUser = randomUUID();
+      await conn.execute(`insert into users (id, email, email_normalized, created_at) values (?, 'r@x', 'r@x', now())`, [revokedUser]);
+      await conn.execute(`insert into membership (id, tenant_id, user_id, status, created_at) values (?, ?, ?, 'REVOKED', now())`, [revokedUser, tenant, revokedUser]);
+
+      const applied = await migrate(orm, db.url, log);
+      assert.equal(applied[0], 'Migration20261201185023', 'the tenant keys, then any later migration');
+      const [revoked] = await conn.execute(`select status from membership where id = ?`, [revokedUser]);
+      assert.equal(revoked.status, 'REMOVED', 'REVOKED memberships become REMOVED');
       const [counts] = await conn.execute(
         `select (select count(*)::int from membership_role) + (select count(*)::int from membership_group)
               + (select count(*)::int from membership_position) + (select count(*)::int from invitation) as links,

@@ -35,7 +35,7 @@ describe('tenant scoping', () => {
   it('puts every entity with a tenant relation under the tenant filter, and each refuses a query without a tenant', async () => {
     const all = Object.values(t.orm.getMetadata().getAll()).filter((meta) => !meta.abstract);
     const owned = all.filter((meta) => 'tenant' in meta.properties);
-    // Derived from metadata, so it includes EmailQuota, whose tenant is part of its primary key, not TenantScoped's.
+    // Derived from metadata, so it includes EmailQuota and RateLimitUsage, whose tenant is part of their primary key, not TenantScoped's.
     assert.deepEqual(owned.map((meta) => meta.className).sort(), [
       'EmailQuota',
       'Group',
@@ -46,6 +46,7 @@ describe('tenant scoping', () => {
       'MembershipPosition',
       'MembershipRole',
       'Position',
+      'RateLimitUsage',
       'Role',
     ]);
     const em = t.orm.em.fork();

@@ -3,8 +3,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 export interface EmailReservation {
   /** How many of the wanted emails fit in the tenant's hourly budget. */
   granted: number;
-  /** Gives the reservation back (the request that made it did not commit). */
-  refund(): Promise<void>;
+  /** Gives the reservation back (the request that made it did not commit), or `count` of it (unused). */
+  refund(count?: number): Promise<void>;
 }
 
 /**
@@ -27,9 +27,9 @@ export class EmailBudget {
     const granted = Math.max(0, Math.min(wanted, this.perHour - before));
     return {
       granted,
-      refund: async () => {
+      refund: async (count = wanted) => {
         await em.execute('update email_quota set used = greatest(0, used - ?) where tenant_id = ? and window_start = ?', [
-          wanted,
+          count,
           tenantId,
           row.window_start,
         ]);

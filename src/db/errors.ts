@@ -16,10 +16,18 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 }
 
 /**
+ * Thrown inside a write transaction when what the decision was based on changed before the write could lock it
+ * (e.g. the seats left in a tenant): retried like a lost race, the batch is decided again from fresh reads.
+ */
+export class ConcurrentChangeError extends Error {
+  readonly code = 'CONCURRENT_CHANGE';
+}
+
+/**
  * A write that lost a race with a concurrent transaction: a unique violation (the same person committed first),
  * a deadlock, or a serialization failure. Deciding again from fresh reads resolves it.
  */
 export function isRetryableWriteConflict(error: unknown): boolean {
   const code = (error as { code?: string })?.code;
-  return code === '23505' || code === '40P01' || code === '40001';
+  return error instanceof ConcurrentChangeError || code === '23505' || code === '40P01' || code === '40001';
 }

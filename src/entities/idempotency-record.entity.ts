@@ -17,8 +17,16 @@ export class IdempotencyRecord extends TenantScoped {
   @Property({ type: 'text' })
   requestHash!: string;
 
-  @Property({ type: 'json' })
-  outcome!: unknown;
+  /**
+   * The outcome's JSON, gzip-compressed (src/services/bulk-invite/idempotency.ts). Outcomes repeat themselves
+   * (codes, messages, ids that also appear in the message), so this is a small fraction of the JSON.
+   */
+  @Property({ type: 'blob', nullable: true })
+  outcomeGzip?: Buffer | null;
+
+  /** Records written before outcomes were compressed; replayed as they are until purged after 24 h. */
+  @Property({ type: 'json', nullable: true })
+  outcome?: unknown;
 
   @Property({ type: 'datetime' })
   createdAt: Opt<Date> = new Date();

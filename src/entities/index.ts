@@ -4,12 +4,13 @@ import { EmailQuota } from './email-quota.entity';
 import { IdempotencyRecord } from './idempotency-record.entity';
 import { Invitation } from './invitation.entity';
 import { Membership, MembershipGroup, MembershipPosition, MembershipRole } from './membership.entity';
+import { RateLimitUsage } from './rate-limit-usage.entity';
 import { Tenant } from './tenant.entity';
 import { User } from './user.entity';
 
 export * from './enums';
 export { Tenant, User, Membership, MembershipRole, MembershipGroup, MembershipPosition, Role, Group, Position };
-export { Invitation, IdempotencyRecord, DevMail, EmailQuota };
+export { Invitation, IdempotencyRecord, DevMail, EmailQuota, RateLimitUsage };
 
 export const entities = [
   Tenant,
@@ -25,6 +26,7 @@ export const entities = [
   IdempotencyRecord,
   DevMail,
   EmailQuota,
+  RateLimitUsage,
 ];
 
 export { TENANT_FILTER, addTenantFilter, isTenantOwned } from './tenant-scoped';

@@ -7,6 +7,15 @@ import { TenantScoped } from './tenant-scoped';
 
 @Entity({ tableName: 'invitation' })
 @Index({ name: 'invitation_tenant_created_idx', properties: ['tenant', 'createdAt', 'id'] })
+// The invitations query filtered by status or by email (exact, case-insensitive), newest first.
+@Index({ name: 'invitation_tenant_status_created_idx', properties: ['tenant', 'status', 'createdAt', 'id'] })
+@Index({
+  name: 'invitation_tenant_email_idx',
+  expression: 'create index "invitation_tenant_email_idx" on "invitation" ("tenant_id", lower("email"), "created_at", "id")',
+})
+// A member's invitations (Member.invitation).
+@Index({ name: 'invitation_tenant_membership_idx', properties: ['tenant', 'membership', 'createdAt'] })
+@Index({ name: 'invitation_tenant_batch_idx', properties: ['tenant', 'batchId'] })
 @Index({ name: 'invitation_email_queue_idx', properties: ['emailStatus', 'emailNextAttemptAt'] })
 @Index({
   name: 'invitation_one_pending_per_membership',
@@ -43,6 +52,18 @@ export class Invitation extends TenantScoped {
   @Property({ type: 'text', nullable: true })
   invitedBy?: string | null;
 
+  /** The bulk request that created this invitation: one id per request, shared by its invitations. */
+  @Property({ type: 'uuid', nullable: true })
+  batchId?: string | null;
+
+  /** BCP 47, canonical (Intl.getCanonicalLocales). */
+  @Property({ type: 'text', nullable: true })
+  locale?: string | null;
+
+  /** The metadata the person was invited with (the member's own copy may change later). */
+  @Property({ type: 'jsonb', nullable: true })
+  metadata?: Record<string, unknown> | null;
+
   @Enum({ items: () => StoredEmailStatus, type: 'text' })
   emailStatus: Opt<StoredEmailStatus> = StoredEmailStatus.NOT_REQUESTED;
 
@@ -76,4 +97,15 @@ export class Invitation extends TenantScoped {
 
   @Property({ type: 'datetime', nullable: true })
   revokedAt?: Date | null;
+
+  /** When `resendInvitation` last queued an email: the cooldown runs from here. */
+  @Property({ type: 'datetime', nullable: true })
+  lastResentAt?: Date | null;
+
+  /** Start of the current 24-hour window of resends, and how many it has had (null means none). */
+  @Property({ type: 'datetime', nullable: true })
+  resendWindowStart?: Date | null;
+
+  @Property({ type: 'integer', nullable: true })
+  resendsInWindow?: number | null;
 }

@@ -11,6 +11,19 @@ import { User } from './user.entity';
 @Unique({ name: 'membership_tenant_user_unique', properties: ['tenant', 'user'] })
 // Target of the tenant-bound foreign keys of links, invitations and the manager (src/db/tenant-schema.ts).
 @Unique({ name: 'membership_tenant_id_id_unique', properties: ['tenant', 'id'] })
+// The members query: newest first, with or without a status; search is a prefix of a name (or of the email, on users).
+@Index({ name: 'membership_tenant_created_idx', properties: ['tenant', 'createdAt', 'id'] })
+@Index({ name: 'membership_tenant_status_created_idx', properties: ['tenant', 'status', 'createdAt', 'id'] })
+@Index({
+  name: 'membership_tenant_first_name_prefix_idx',
+  expression:
+    'create index "membership_tenant_first_name_prefix_idx" on "membership" ("tenant_id", lower("first_name") text_pattern_ops)',
+})
+@Index({
+  name: 'membership_tenant_last_name_prefix_idx',
+  expression:
+    'create index "membership_tenant_last_name_prefix_idx" on "membership" ("tenant_id", lower("last_name") text_pattern_ops)',
+})
 export class Membership extends TenantScoped {
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -48,6 +61,10 @@ export class Membership extends TenantScoped {
   @ManyToOne(() => Membership, { nullable: true, deleteRule: 'set null' })
   manager?: Membership | null;
 
+  /** The caller's own data about this person (InviteUserInput.metadata): a JSON object of at most 4 KiB. */
+  @Property({ type: 'jsonb', nullable: true })
+  metadata?: Record<string, unknown> | null;
+
   /** `sub` of the token that invited this person. */
   @Property({ type: 'text', nullable: true })
   invitedBy?: string | null;
@@ -60,6 +77,8 @@ export class Membership extends TenantScoped {
 }
 
 @Entity({ tableName: 'membership_role' })
+// Members holding one role (the members filter) and the cascade when it is deleted.
+@Index({ name: 'membership_role_role_idx', properties: ['tenant', 'role', 'membership'] })
 export class MembershipRole extends TenantScoped {
   [PrimaryKeyProp]?: ['membership', 'role'];
 
@@ -71,6 +90,8 @@ export class MembershipRole extends TenantScoped {
 }
 
 @Entity({ tableName: 'membership_group' })
+// Members holding one group (the members filter) and the cascade when it is deleted.
+@Index({ name: 'membership_group_group_idx', properties: ['tenant', 'group', 'membership'] })
 @Index({
   name: 'membership_group_one_primary',
   expression:
@@ -90,6 +111,8 @@ export class MembershipGroup extends TenantScoped {
 }
 
 @Entity({ tableName: 'membership_position' })
+// Members holding one position (the members filter) and the cascade when it is deleted.
+@Index({ name: 'membership_position_position_idx', properties: ['tenant', 'position', 'membership'] })
 export class MembershipPosition extends TenantScoped {
   [PrimaryKeyProp]?: ['membership', 'position'];
 

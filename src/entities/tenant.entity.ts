@@ -10,6 +10,14 @@ export class Tenant {
   @Property({ type: 'text' })
   name!: string;
 
+  /** Seats: INVITED + ACTIVE + SUSPENDED members at most; null is unlimited. */
+  @Property({ type: 'integer', nullable: true })
+  maxMembers?: number | null;
+
+  /** Lower-case ASCII (punycode) domains; empty allows every domain. A listed domain allows its subdomains. */
+  @Property({ type: 'text[]', default: '{}' })
+  allowedEmailDomains: Opt<string[]> = [];
+
   @Property({ type: 'datetime' })
   createdAt: Opt<Date> = new Date();
 }

@@ -1,3 +1,4 @@
+import { JSONResolver } from 'graphql-scalars';
 import { Field, ID, InputType } from 'type-graphql';
 
 @InputType({ description: 'One group to add the person to.' })
@@ -46,6 +47,10 @@ export class InviteUserInput {
   @Field(() => String, { nullable: true, description: 'Normalised to E.164; without "+", country is the region.' })
   phone?: string | null;
   @Field(() => String, { nullable: true, description: 'ISO 3166-1 alpha-2.' }) country?: string | null;
+  @Field(() => JSONResolver, { nullable: true, description: 'Your own data about the person: a JSON object of at most 4 KiB, stored on the member (else INVALID_INPUT).' })
+  metadata?: unknown;
+  @Field(() => String, { nullable: true, description: 'BCP 47 language tag, e.g. de-CH (else INVALID_INPUT); stored canonical on the invitation.' })
+  locale?: string | null;
 }
 
 @InputType({ description: 'A bulk invite: the people, and options that apply to all of them.' })

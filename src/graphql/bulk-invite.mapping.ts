@@ -1,11 +1,14 @@
 import type { BulkInviteOutcome, InviteResult } from '../services/bulk-invite';
+import { mapInSlices } from '../services/bulk-invite/slices';
 import { UnreachableCaseError } from '../services/errors';
 import {
   AlreadyMemberError,
   type BulkInviteResult,
   BulkInviteUsersPayload,
+  DomainNotAllowedError,
   DuplicateInBatchError,
   InvalidInputError,
+  SeatLimitReachedError,
   UnknownReferenceError,
   UserInvited,
 } from './bulk-invite.payload';
@@ -22,6 +25,8 @@ export function toBulkInviteResult(result: InviteResult): typeof BulkInviteResul
     case 'INVALID_COUNTRY':
     case 'INVALID_IPI':
       return Object.assign(new InvalidInputError(), base, { field: failure.field });
+    case 'DOMAIN_NOT_ALLOWED':
+      return Object.assign(new DomainNotAllowedError(), base, { domain: failure.domain });
     case 'DUPLICATE_IN_BATCH':
       return Object.assign(new DuplicateInBatchError(), base, { firstIndex: failure.firstIndex });
     case 'UNKNOWN_USER':
@@ -32,11 +37,14 @@ export function toBulkInviteResult(result: InviteResult): typeof BulkInviteResul
       return Object.assign(new UnknownReferenceError(), base, { field: failure.field, unknown: failure.unknown });
     case 'ALREADY_MEMBER':
       return Object.assign(new AlreadyMemberError(), base);
+    case 'SEAT_LIMIT_REACHED':
+      return Object.assign(new SeatLimitReachedError(), base, { maxMembers: failure.maxMembers });
     default:
       throw new UnreachableCaseError(failure);
   }
 }
 
-export function toBulkInvitePayload(outcome: BulkInviteOutcome): BulkInviteUsersPayload {
-  return Object.assign(new BulkInviteUsersPayload(), { ...outcome, results: outcome.results.map(toBulkInviteResult) });
+/** In slices: 10,000 results are mapped without holding the event loop (src/services/bulk-invite/slices.ts). */
+export async function toBulkInvitePayload(outcome: BulkInviteOutcome): Promise<BulkInviteUsersPayload> {
+  return Object.assign(new BulkInviteUsersPayload(), { ...outcome, results: await mapInSlices(outcome.results, toBulkInviteResult) });
 }

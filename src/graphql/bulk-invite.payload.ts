@@ -43,10 +43,21 @@ export class UnknownReferenceError extends InviteError {
 @ObjectType({ implements: InviteError, description: 'ALREADY_MEMBER: already a member of, or invited to, this tenant.' })
 export class AlreadyMemberError extends InviteError {}
 
+@ObjectType({ implements: InviteError, description: "DOMAIN_NOT_ALLOWED: the email's domain is not in the tenant's allowedEmailDomains." })
+export class DomainNotAllowedError extends InviteError {
+  @Field(() => String, { description: 'The domain as compared (lower case, punycode).' }) domain!: string;
+}
+
+@ObjectType({ implements: InviteError, description: "SEAT_LIMIT_REACHED: every seat of the tenant's maxMembers is taken, by current members or by people earlier in this request." })
+export class SeatLimitReachedError extends InviteError {
+  @Field(() => Int, { description: "The tenant's seat limit (tenantSettings.maxMembers) when the request was decided." }) maxMembers!: number;
+}
+
 export const BulkInviteResult = createUnionType({
   name: 'BulkInviteResult',
   description: 'The outcome for one person: UserInvited, or a type implementing InviteError (select `... on InviteError { code message }`). results[i] answers users[i].',
-  types: () => [UserInvited, InvalidInputError, DuplicateInBatchError, UnknownReferenceError, AlreadyMemberError] as const,
+  types: () =>
+    [UserInvited, InvalidInputError, DuplicateInBatchError, UnknownReferenceError, AlreadyMemberError, DomainNotAllowedError, SeatLimitReachedError] as const,
 });
 
 @ObjectType({ description: 'What bulkInviteUsers did, person by person.' })

@@ -29,17 +29,17 @@ export class CreateTenantInput {
   @Field(() => String, { description: 'The name shown to invitees; 1 to 100 printable characters.' }) name!: string;
 }
 
-@InputType({ description: "A new role in the token's tenant." })
+@InputType({ description: "A role's name, for createRole and updateRole." })
 export class CreateRoleInput {
   @Field(() => String, { description: '1 to 100 printable characters, unique in the tenant regardless of case.' }) name!: string;
 }
 
-@InputType({ description: "A new group in the token's tenant." })
+@InputType({ description: "A group's name, for createGroup and updateGroup." })
 export class CreateGroupInput {
   @Field(() => String, { description: '1 to 100 printable characters, unique in the tenant regardless of case.' }) name!: string;
 }
 
-@InputType({ description: "A new position in the token's tenant." })
+@InputType({ description: "A position's title, for createPosition and updatePosition." })
 export class CreatePositionInput {
   @Field(() => String, { description: '1 to 100 printable characters, unique in the tenant regardless of case.' }) title!: string;
 }

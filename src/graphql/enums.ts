@@ -13,6 +13,8 @@ const INVITE_ERROR_CODE_DESCRIPTIONS: Record<Code, string> = {
   INVALID_PHONE: 'phone cannot be read as a telephone number (numbers without "+" are read in the region given by country).',
   INVALID_COUNTRY: 'country is not an ISO 3166-1 alpha-2 code.',
   INVALID_IPI: 'ipi is not an IPI name number of 9 to 11 digits.',
+  DOMAIN_NOT_ALLOWED:
+    "The tenant limits invitations to tenantSettings.allowedEmailDomains, and the email's domain (for existingUserId, that of the user's registered email) is neither one of them nor a subdomain of one. `domain` names it.",
   DUPLICATE_IN_BATCH: 'The same person (email case-insensitively, or the same existingUserId) appears earlier in this request; `firstIndex` is the entry that was kept.',
   UNKNOWN_USER: 'existingUserId names no user this tenant may invite (missing, or a user who belongs only to other tenants).',
   UNKNOWN_ROLE: 'A role (by id in roleIds, or by name in role) does not exist in this tenant; `unknown` lists them.',
@@ -20,6 +22,8 @@ const INVITE_ERROR_CODE_DESCRIPTIONS: Record<Code, string> = {
   UNKNOWN_POSITION: 'A positionIds entry does not exist in this tenant; `unknown` lists them.',
   UNKNOWN_MANAGER: 'managerId is not the user id of a current member (invited or active) of this tenant.',
   ALREADY_MEMBER: 'The person is already a member of, or has a pending invitation to, this tenant. Nothing was changed.',
+  SEAT_LIMIT_REACHED:
+    "Checked last, so only people who would otherwise be invited take a seat: every seat of tenantSettings.maxMembers is taken (INVITED, ACTIVE and SUSPENDED members hold one). Free seats go to people in input order. `maxMembers` is the limit.",
 };
 
 registerEnumType(InviteErrorCode, {

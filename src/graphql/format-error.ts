@@ -1,5 +1,5 @@
 import { unwrapResolverError } from '@apollo/server/errors';
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { classifyInfrastructureError } from '../http/infrastructure-errors';
 import type { Logger } from '../logger';
 import { DomainError, UnreachableCaseError, type DomainErrorKind } from '../services/errors';
@@ -12,6 +12,9 @@ export function graphqlCodeOf(kind: DomainErrorKind): string {
     case 'BAD_USER_INPUT':
     case 'RATE_LIMITED':
       return kind;
+    // The contract's codes have no "busy": the client's answer is the same, wait Retry-After and try again.
+    case 'OVERLOADED':
+      return 'RATE_LIMITED';
     case 'NOT_FOUND':
     case 'IDEMPOTENCY_CONFLICT':
     case 'TOO_MANY_USERS':
@@ -25,7 +28,9 @@ export function graphqlCodeOf(kind: DomainErrorKind): string {
 /** Every GraphQL error passes here once: domain errors keep their message, anything unexpected is masked. */
 export function formatGraphQLError(log: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
+    const unwrapped = unwrapResolverError(error);
+    // Refusals before execution (src/graphql/operation-limits.ts) carry their DomainError without a path.
+    const original = unwrapped instanceof GraphQLError && unwrapped.originalError instanceof DomainError ? unwrapped.originalError : unwrapped;
     const { path, locations } = formatted;
     if (original instanceof DomainError) {
       const extensions: Record<string, unknown> = { code: graphqlCodeOf(original.kind) };

@@ -20,17 +20,19 @@ export class InvitationResolver {
     @Ctx() ctx: RequestContext,
     @Arg('input', () => BulkInviteUsersInput, { description: 'The people to invite and the options for all of them.' }) input: BulkInviteUsersInput,
   ): Promise<BulkInviteUsersPayload> {
-    return toBulkInvitePayload(await this.bulkInvites.bulkInviteUsers(ctx, input));
+    return await toBulkInvitePayload(await this.bulkInvites.bulkInviteUsers(ctx, input));
   }
 
   @Query(() => InvitationConnection, { description: 'Requires users:read. Newest first; first <= 500.' })
   async invitations(
     @Ctx() ctx: RequestContext,
     @Arg('status', () => InvitationStatus, { nullable: true, description: 'Only invitations in this status; all when omitted.' }) status: InvitationStatus | null,
+    @Arg('email', () => String, { nullable: true, description: 'Exact match, case-insensitive.' }) email: string | null,
+    @Arg('batchId', () => ID, { nullable: true, description: 'Only the invitations of this bulk request (Invitation.batchId).' }) batchId: string | null,
     @Arg('first', () => Int, { nullable: true, defaultValue: 50, description: 'Page size, 0 to 500.' }) first: number,
     @Arg('after', () => String, { nullable: true, description: 'The previous page\'s pageInfo.endCursor; omit for the first page.' }) after: string | null,
   ): Promise<InvitationConnection> {
-    const page = await this.invitationService.list(ctx, { status, first, after });
+    const page = await this.invitationService.list(ctx, { status, email, batchId, first, after });
     return { totalCount: page.totalCount, nodes: page.nodes, pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor } };
   }
 

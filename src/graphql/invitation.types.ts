@@ -1,4 +1,4 @@
-import { DateTimeResolver } from 'graphql-scalars';
+import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { EmailStatus, InvitationStatus } from './enums';
 
@@ -25,6 +25,16 @@ export class InvitationType {
   @Field(() => DateTimeResolver, { description: 'When the invitation was created.' }) createdAt!: string;
   @Field(() => String, { nullable: true, description: 'Where the accept page sends the person after accepting; null for none.' })
   redirectUrl!: string | null;
+  @Field(() => ID, { nullable: true, description: 'The bulk request that created this invitation.' }) batchId!: string | null;
+  @Field(() => String, { nullable: true, description: "The inviter's sub." }) invitedBy!: string | null;
+  @Field(() => DateTimeResolver, { nullable: true, description: 'When the person accepted; null unless status is ACCEPTED.' }) acceptedAt!: string | null;
+  @Field(() => String, { nullable: true, description: 'BCP 47, canonical.' }) locale!: string | null;
+  @Field(() => JSONResolver, { nullable: true, description: 'The metadata the person was invited with.' }) metadata!: Record<string, unknown> | null;
+  @Field(() => String, {
+    nullable: true,
+    description: 'The accept link: only in the bulkInviteUsers response that created the invitation with sendEmail false (null on replays and every later read).',
+  })
+  acceptUrl!: string | null;
 }
 
 @ObjectType({ description: 'Where a page of a list ends, for asking for the next one.' })

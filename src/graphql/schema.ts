@@ -4,6 +4,9 @@ import type { BulkInviteService } from '../services/bulk-invite';
 import type { InvitationService } from '../services/invitation.service';
 import { CatalogResolver } from './catalog.resolver';
 import { InvitationResolver } from './invitation.resolver';
+import { MemberResolver } from './member.resolver';
+import { MemberService } from '../services/member.service';
+import { TenantSettingsResolver } from './tenant-settings.resolver';
 
 export interface ResolverServices {
   bulkInvites: BulkInviteService;
@@ -15,14 +18,17 @@ export async function buildGraphQLSchema(services: ResolverServices) {
   const instances = new Map<unknown, unknown>([
     [InvitationResolver, new InvitationResolver(services.bulkInvites, services.invitations)],
     [CatalogResolver, new CatalogResolver()],
+    // Members need no configuration; bulk resend and revoke are the invitation service's.
+    [MemberResolver, new MemberResolver(new MemberService(), services.invitations)],
+    [TenantSettingsResolver, new TenantSettingsResolver()],
   ]);
   const schema = await buildSchema({
-    resolvers: [CatalogResolver, InvitationResolver],
+    resolvers: [CatalogResolver, InvitationResolver, MemberResolver, TenantSettingsResolver],
     container: { get: (someClass) => instances.get(someClass) },
     validate: false,
   });
   // type-graphql creates the root types itself and takes no description for them.
-  schema.getQueryType()!.description = "Read the token's tenant: its invitations and its catalogue of roles, groups and positions.";
-  schema.getMutationType()!.description = 'Invite people, manage their invitations, accept one, and manage the catalogue and tenants.';
+  schema.getQueryType()!.description = "Read the token's tenant: its invitations, its members, its settings and its catalogue of roles, groups and positions.";
+  schema.getMutationType()!.description = 'Invite people, resend and revoke invitations, accept one; manage members, the tenant settings, the catalogue and tenants.';
   return schema;
 }

@@ -4,7 +4,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { TokenVerifier } from '../auth/jwt';
-import type { Logger } from '../logger';
+import { type Logger, safeErrorMessage } from '../logger';
 
 /**
  * Request logs, Prometheus metrics (`GET /metrics`) and readiness (`GET /health/ready`).
@@ -124,8 +124,10 @@ export class RequestLogController extends LogController {
 
   override defaultErrorLog(error: Error, request: FastifyRequest, reply: FastifyReply): void {
     const fields = { method: request.method, path: pathOf(request), statusCode: reply.statusCode, err: error };
-    if (reply.statusCode >= 500) reply.log.error(fields, error?.message);
-    else reply.log.info(fields, error?.message);
+    // Not error.message as such: a database error's message is the whole statement, values included.
+    const message = safeErrorMessage(error);
+    if (reply.statusCode >= 500) reply.log.error(fields, message);
+    else reply.log.info(fields, message);
   }
 }
 

@@ -49,7 +49,7 @@ function backoffMs(config: AppConfig, attempts: number): number {
 }
 
 /**
- * Claims up to 500 due emails (QUEUED and due, or SENDING whose worker's lease ran out), across tenants.
+ * Claims up to 500 due emails (QUEUED and due, or SENDING whose worker's lease ran out), round-robin across tenants.
  * SKIP LOCKED lets several workers drain the same queue without ever claiming the same row twice.
  *
  * An email is never sent for an expired invitation: its link would only show "expired". QUEUED ones that
@@ -70,16 +70,27 @@ async function claim(db: PoolClient, config: AppConfig, claimId: string): Promis
        from expired where i.id = expired.id`,
     [EXPIRED_BEFORE_SENT],
   );
+  // Fair across tenants: each due row is ranked within its tenant (oldest first), and a batch takes every
+  // tenant's first row, then every tenant's second, and so on. A tenant with one email waits at most for the
+  // batch in flight, however many others have queued. The ranking runs in a subquery because FOR UPDATE is not
+  // allowed beside a window function; the locking level re-checks the conditions, since a row may have changed
+  // between the snapshot the ranking read and the lock.
+  const due = `i.status = 'PENDING'
+         and ((i.email_status = 'QUEUED' and i.email_next_attempt_at <= now() and i.expires_at > now())
+           or (i.email_status = 'SENDING' and i.email_claimed_at < now() - make_interval(secs => $2::float8 / 1000)))`;
   const { rows } = await db.query<ClaimedRow>(
     `with picked as (
        select i.id, i.email_status as prev_status, i.email_claim_id as prev_claim
        from invitation i
-       where i.status = 'PENDING'
-         and ((i.email_status = 'QUEUED' and i.email_next_attempt_at <= now() and i.expires_at > now())
-           or (i.email_status = 'SENDING' and i.email_claimed_at < now() - make_interval(secs => $2::float8 / 1000)))
-       order by i.email_next_attempt_at nulls first, i.id
+       join (
+         select i.id, row_number() over (partition by i.tenant_id order by i.email_next_attempt_at nulls first, i.id) as rank
+         from invitation i
+         where ${due}
+       ) ranked on ranked.id = i.id
+       where ${due}
+       order by ranked.rank, i.email_next_attempt_at nulls first, i.id
        limit $3
-       for update skip locked
+       for update of i skip locked
      )
      update invitation i
         set email_status = 'SENDING', email_claim_id = $1, email_claimed_at = now(), email_attempts = i.email_attempts + 1

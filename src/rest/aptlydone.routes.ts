@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { refuseLargeAnonymousBodies } from '../http/anonymous-body-limit';
 import type { BulkInviteOutcome, BulkInviteService, InviteUserCommand } from '../services/bulk-invite';
 import { FAILURE_REASON } from './failure-reasons';
 import {
@@ -163,6 +164,7 @@ export function toAptlydoneResponse(outcome: BulkInviteOutcome) {
 /** POST /auth/v1/user/bulk-invite, as the aptlydone API speaks it. Always sends invitation emails. */
 export async function aptlydoneRoutes(app: FastifyInstance, opts: { bulkInvites: BulkInviteService }) {
   useErrorEnvelope(app, (status, message) => ({ statusCode: status, timestamp: new Date().toISOString(), message }));
+  refuseLargeAnonymousBodies(app);
   useStrictValidation(app);
   addNamedSchemas(app, [AptlydoneError, AptlydoneGroupAssignment, AptlydoneUser, AptlydoneBulkInviteRequest, AptlydoneInviteResult, AptlydoneBulkInviteResponse]);
 

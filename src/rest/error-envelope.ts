@@ -23,6 +23,8 @@ export function httpStatusOf(kind: DomainErrorKind): number {
       return 413;
     case 'RATE_LIMITED':
       return 429;
+    case 'OVERLOADED':
+      return 503;
     default:
       throw new UnreachableCaseError(kind);
   }

@@ -7,6 +7,7 @@ export const FAILURE_REASON: Record<InviteErrorCode, string> = {
   INVALID_PHONE: 'Invalid phone number',
   INVALID_COUNTRY: 'Invalid country code',
   INVALID_IPI: 'Invalid IPI number',
+  DOMAIN_NOT_ALLOWED: 'Email domain not allowed',
   DUPLICATE_IN_BATCH: 'Duplicate email in this request',
   ALREADY_MEMBER: 'Email already exists',
   UNKNOWN_USER: 'User not found',
@@ -14,4 +15,5 @@ export const FAILURE_REASON: Record<InviteErrorCode, string> = {
   UNKNOWN_GROUP: 'Group not found',
   UNKNOWN_POSITION: 'Position not found',
   UNKNOWN_MANAGER: 'Manager not found',
+  SEAT_LIMIT_REACHED: 'Seat limit reached',
 };

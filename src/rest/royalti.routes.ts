@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { refuseLargeAnonymousBodies } from '../http/anonymous-body-limit';
 import type { BulkInviteOutcome, BulkInviteService, InviteUserCommand } from '../services/bulk-invite';
 import { FAILURE_REASON } from './failure-reasons';
 import { MAX_REDIRECT_URL_LENGTH } from '../services/redirect-policy';
@@ -142,6 +143,7 @@ export function toRoyaltiResponse(users: RoyaltiUser[], outcome: BulkInviteOutco
 /** POST /user/bulk, as the royalti.io API speaks it. The workspace is the token's tenant. */
 export async function royaltiRoutes(app: FastifyInstance, opts: { bulkInvites: BulkInviteService }) {
   useErrorEnvelope(app, (_status, message) => ({ message }));
+  refuseLargeAnonymousBodies(app);
   useStrictValidation(app);
   addNamedSchemas(app, [RoyaltiError, RoyaltiUser, RoyaltiBulkUsersRequest, RoyaltiBulkUsersResponse]);
 

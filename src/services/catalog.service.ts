@@ -2,6 +2,7 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { RequestContext } from '../context';
 import { Group, Position, Role, Tenant } from '../entities';
 import { DomainError } from './errors';
+import { canonicalId, isUuid } from './ids';
 import { hasDisplayControl } from './unsafe-text';
 
 const MAX_NAME_LENGTH = 100;
@@ -63,4 +64,35 @@ export async function listCatalog(ctx: RequestContext, kind: CatalogKind): Promi
     Record<string, string>
   >;
   return rows.map((row) => ({ id: row.id, name: row[field] }));
+}
+
+/** Renames one of the tenant's roles, groups or positions; NOT_FOUND for an id of another tenant or none. */
+export async function updateCatalogItem(ctx: RequestContext, kind: CatalogKind, id: string, rawName: string): Promise<CatalogItem> {
+  ctx.requireTenantPermission('tenant:admin');
+  const { entity, field, label } = catalogs[kind];
+  const name = cleanName(field, rawName);
+  const item = isUuid(id) ? ((await ctx.em.findOne(entity as typeof Role, { id: canonicalId(id) })) as unknown as Record<string, string> | null) : null;
+  if (!item) throw new DomainError('NOT_FOUND', `No such ${label} in this tenant`);
+  item[field] = name;
+  try {
+    await ctx.em.flush();
+  } catch (error) {
+    if (error instanceof UniqueConstraintViolationException) {
+      throw new DomainError('BAD_USER_INPUT', `A ${label} named "${name}" already exists in this tenant`);
+    }
+    throw error;
+  }
+  return { id: item.id, name };
+}
+
+/**
+ * Deletes one of the tenant's roles, groups or positions; members holding it lose it (the link rows cascade).
+ * False when there is no such item in this tenant (another tenant's id included).
+ */
+export async function deleteCatalogItem(ctx: RequestContext, kind: CatalogKind, id: string): Promise<boolean> {
+  const tenantId = ctx.requireTenantPermission('tenant:admin');
+  if (!isUuid(id)) return false;
+  const { entity } = catalogs[kind];
+  const deleted = await ctx.em.nativeDelete(entity as typeof Role, { id: canonicalId(id), tenant: tenantId });
+  return deleted > 0;
 }

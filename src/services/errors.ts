@@ -10,6 +10,8 @@ export type DomainErrorKind =
   | 'IDEMPOTENCY_CONFLICT'
   | 'TOO_MANY_USERS'
   | 'RATE_LIMITED'
+  /** The process is busy with other tenants' heavy work: GraphQL RATE_LIMITED, REST 503; both with Retry-After. */
+  | 'OVERLOADED'
   | 'GONE';
 
 export class DomainError extends Error {

@@ -9,6 +9,18 @@ export interface InvitationView {
   expiresAt: string;
   createdAt: string;
   redirectUrl: string | null;
+  /** The bulk request that created the invitation. */
+  batchId: string | null;
+  /** `sub` of the inviting token. */
+  invitedBy: string | null;
+  acceptedAt: string | null;
+  locale: string | null;
+  metadata: Record<string, unknown> | null;
+  /**
+   * The accept link, only in the response of the bulk invite that created it with `sendEmail: false`: the token
+   * is stored only as a hash, so no later read (nor an idempotent replay) can show it again.
+   */
+  acceptUrl: string | null;
 }
 
 export interface UserView {
@@ -37,5 +49,11 @@ export function toInvitationView(invitation: Invitation): InvitationView {
     expiresAt: invitation.expiresAt.toISOString(),
     createdAt: invitation.createdAt.toISOString(),
     redirectUrl: invitation.redirectUrl ?? null,
+    batchId: invitation.batchId ?? null,
+    invitedBy: invitation.invitedBy ?? null,
+    acceptedAt: invitation.acceptedAt ? invitation.acceptedAt.toISOString() : null,
+    locale: invitation.locale ?? null,
+    metadata: invitation.metadata ?? null,
+    acceptUrl: null,
   };
 }

@@ -5,9 +5,17 @@ export interface InvitationEmailQueue {
   enqueueInTransaction(em: EntityManager): Promise<void>;
 }
 
-/** Admission checks shared by every bulk request, before anything is read or written (rate limits). */
+/** Frees what a guard admitted; called once, when the bulk call has finished (or failed). */
+export type GuardRelease = () => void;
+
+/**
+ * Admission checks shared by every bulk request, before anything is read or written: people in flight in this
+ * process, then the tenant's request and people budgets shared by all processes. `owner` identifies the request
+ * (its EntityManager fork) and `people` its size. Throws a DomainError to refuse (reserving nothing); may return a
+ * release to call when the work is done.
+ */
 export interface BulkInviteGuard {
-  check(tenantId: string): void;
+  check(tenantId: string, request: { owner: object; people: number }): Promise<GuardRelease | void>;
 }
 
 /** Told about every finished bulk invite (metrics); must not throw. */

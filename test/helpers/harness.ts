@@ -51,6 +51,8 @@ export function testConfig(databaseUrl: string, env: Record<string, string> = {}
     DATA_DIR: mkdtempSync(join(tmpdir(), 'bi-test-')),
     RUN_WORKER: 'false',
     BULK_INVITE_RATE_LIMIT: '0',
+    BULK_INVITE_USERS_PER_MINUTE: '0',
+    READ_RATE_LIMIT: '0',
     EMAIL_RETRY_BASE_MS: '50',
     EMAIL_RETRY_MAX_MS: '200',
     EMAIL_POLL_INTERVAL_MS: '50',

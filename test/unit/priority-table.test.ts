@@ -6,8 +6,9 @@ import { INVITE_CHECKS, resolveInvites, type InviteDecision, type InviteLookups 
 
 /** The contract's list (§3 and §7), written out here so that a change to either side is seen. */
 const CONTRACT_ORDER = [
-  'INVALID_EMAIL', 'INVALID_INPUT', 'INVALID_PHONE', 'INVALID_COUNTRY', 'INVALID_IPI', 'DUPLICATE_IN_BATCH',
-  'UNKNOWN_USER', 'UNKNOWN_ROLE', 'UNKNOWN_GROUP', 'UNKNOWN_POSITION', 'UNKNOWN_MANAGER', 'ALREADY_MEMBER',
+  'INVALID_EMAIL', 'INVALID_INPUT', 'INVALID_PHONE', 'INVALID_COUNTRY', 'INVALID_IPI', 'DOMAIN_NOT_ALLOWED',
+  'DUPLICATE_IN_BATCH', 'UNKNOWN_USER', 'UNKNOWN_ROLE', 'UNKNOWN_GROUP', 'UNKNOWN_POSITION', 'UNKNOWN_MANAGER',
+  'ALREADY_MEMBER', 'SEAT_LIMIT_REACHED',
 ];
 
 const ROLE = '10000000-0000-4000-8000-000000000001';
@@ -29,11 +30,16 @@ const lookups: InviteLookups = {
   roleIdsByName: new Map([['editor', ROLE]]),
   groupIds: new Set([GROUP]),
   positionIds: new Set([POSITION]),
+  // Every person of the base scenario is at an allowed domain, with seats to spare.
+  allowedEmailDomains: ['example.com'],
+  seats: { maxMembers: 10, used: 2 },
 };
 
 interface Scenario {
   before: InviteUserCommand[];
   person: InviteUserCommand;
+  /** Tenant settings that differ from the base lookups. */
+  tenant?: Pick<InviteLookups, 'allowedEmailDomains' | 'seats'>;
 }
 
 /** For each code, a change to a valid person that makes exactly that check fail. */
@@ -43,6 +49,7 @@ const trigger: Record<InviteErrorCode, (s: Scenario) => Scenario> = {
   INVALID_PHONE: (s) => ({ ...s, person: { ...s.person, phone: 'call me' } }),
   INVALID_COUNTRY: (s) => ({ ...s, person: { ...s.person, country: 'ZZ' } }),
   INVALID_IPI: (s) => ({ ...s, person: { ...s.person, ipi: '12' } }),
+  DOMAIN_NOT_ALLOWED: (s) => ({ ...s, tenant: { ...s.tenant, allowedEmailDomains: ['elsewhere.org'] } }),
   DUPLICATE_IN_BATCH: (s) => ({ ...s, before: [...s.before, { email: String(s.person.email).toUpperCase() }] }),
   UNKNOWN_USER: (s) => ({ ...s, person: { ...s.person, existingUserId: UNKNOWN } }),
   UNKNOWN_ROLE: (s) => ({ ...s, person: { ...s.person, roleIds: [ROLE, UNKNOWN] } }),
@@ -50,6 +57,7 @@ const trigger: Record<InviteErrorCode, (s: Scenario) => Scenario> = {
   UNKNOWN_POSITION: (s) => ({ ...s, person: { ...s.person, positionIds: [UNKNOWN] } }),
   UNKNOWN_MANAGER: (s) => ({ ...s, person: { ...s.person, managerId: UNKNOWN } }),
   ALREADY_MEMBER: (s) => ({ ...s, person: { ...s.person, email: MEMBER.email } }),
+  SEAT_LIMIT_REACHED: (s) => ({ ...s, tenant: { ...s.tenant, seats: { maxMembers: 10, used: 10 } } }),
 };
 
 const valid = (): Scenario => ({
@@ -57,12 +65,12 @@ const valid = (): Scenario => ({
   person: { email: 'new@example.com', roleIds: [ROLE], groups: [{ groupId: GROUP, isPrimaryOrg: true }], positionIds: [POSITION], managerId: MANAGER.id },
 });
 
-function decide(users: InviteUserCommand[]): InviteDecision[] {
-  return resolveInvites(users.map((u, i) => parseInvite(i, u)), lookups);
+function decide(users: InviteUserCommand[], tenant: Scenario['tenant'] = {}): InviteDecision[] {
+  return resolveInvites(users.map((u, i) => parseInvite(i, u)), { ...lookups, ...tenant });
 }
 
 function lastCode(s: Scenario): InviteErrorCode | 'invited' {
-  const decision = decide([...s.before, s.person]).at(-1)!;
+  const decision = decide([...s.before, s.person], s.tenant).at(-1)!;
   return decision.kind === 'accepted' ? 'invited' : decision.failure.code;
 }
 
@@ -127,5 +135,51 @@ describe('duplicates in one request', () => {
     resolveInvites([parseInvite(0, { email: 'f@example.com' })], lookups, claims);
     const [later] = resolveInvites([parseInvite(7, { email: 'F@example.com' })], lookups, claims);
     assert.ok(later.kind === 'failed' && later.failure.code === 'DUPLICATE_IN_BATCH' && later.failure.firstIndex === 0);
+  });
+});
+
+describe('tenant settings in the table', () => {
+  const codes = (users: InviteUserCommand[], tenant: Scenario['tenant']) =>
+    decide(users, tenant).map((d) => (d.kind === 'accepted' ? 'invited' : d.failure.code));
+
+  it('fills the seats left in input order; people refused earlier take none', () => {
+    const users = [{ email: 'a@example.com' }, { email: 'bad' }, { email: MEMBER.email }, { email: 'b@example.com' }, { email: 'c@example.com' }];
+    assert.deepEqual(codes(users, { seats: { maxMembers: 4, used: 2 } }), ['invited', 'INVALID_EMAIL', 'ALREADY_MEMBER', 'invited', 'SEAT_LIMIT_REACHED']);
+    assert.deepEqual(codes(users, { seats: { maxMembers: null, used: 99 } }), ['invited', 'INVALID_EMAIL', 'ALREADY_MEMBER', 'invited', 'invited']);
+    assert.deepEqual(codes([{ email: 'a@example.com' }], { seats: { maxMembers: 1, used: 3 } }), ['SEAT_LIMIT_REACHED']);
+  });
+
+  it('allows listed domains and their subdomains, in any case, and nothing that merely ends alike', () => {
+    const tenant = { allowedEmailDomains: ['example.com', 'xn--bcher-kva.de'] };
+    assert.deepEqual(
+      codes([{ email: 'a@EXAMPLE.com' }, { email: 'b@eu.Example.COM' }, { email: 'c@badexample.com' }, { email: 'd@example.com.evil.org' }, { email: 'e@xn--bcher-kva.de' }], tenant),
+      ['invited', 'invited', 'DOMAIN_NOT_ALLOWED', 'DOMAIN_NOT_ALLOWED', 'invited'],
+    );
+  });
+
+  it('checks the registered email of a person invited by id', () => {
+    assert.deepEqual(codes([{ existingUserId: LONER.id }], { allowedEmailDomains: ['other.org'] }), ['DOMAIN_NOT_ALLOWED']);
+    assert.deepEqual(codes([{ existingUserId: UNKNOWN }], { allowedEmailDomains: ['other.org'] }), ['UNKNOWN_USER']);
+  });
+});
+
+describe('metadata and locale', () => {
+  const problem = (input: InviteUserCommand) => parseInvite(0, { email: 'a@example.com', ...input }).problems.INVALID_INPUT?.field ?? null;
+
+  it('takes a JSON object of at most 4 KiB and nothing else', () => {
+    assert.equal(problem({ metadata: { team: 'blue', n: [1, 2] } }), null);
+    assert.equal(problem({ metadata: { v: 'x'.repeat(4096 - 8) } }), null);
+    assert.equal(problem({ metadata: { v: 'x'.repeat(4096 - 7) } }), 'metadata');
+    // Bytes, not characters: four-byte characters count four.
+    assert.equal(problem({ metadata: { v: '😀'.repeat(1023) } }), 'metadata');
+    for (const metadata of [[1], 'text', 3, true]) assert.equal(problem({ metadata }), 'metadata', JSON.stringify(metadata));
+    assert.equal(problem({ metadata: { v: 'a\u0000b' } }), 'metadata');
+    assert.equal(problem({ metadata: { ['\ud800']: 1 } }), 'metadata');
+  });
+
+  it('takes a BCP 47 tag and keeps its canonical form', () => {
+    assert.equal(parseInvite(0, { email: 'a@example.com', locale: 'de-ch' }).locale, 'de-CH');
+    assert.equal(parseInvite(0, { email: 'a@example.com', locale: ' EN ' }).locale, 'en');
+    for (const locale of ['en_US', 'x', '123', 'de-CH-'.repeat(30)]) assert.equal(problem({ locale }), 'locale', locale);
   });
 });

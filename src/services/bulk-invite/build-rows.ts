@@ -14,7 +14,7 @@ import {
   type User,
 } from '../../entities';
 import type { InvitationView, UserView } from '../invitation-view';
-import { placeholderTokenHashes } from '../tokens';
+import { newSecretTokens, placeholderTokenHashes } from '../tokens';
 import type { InvitePlan } from './resolve-invites';
 
 export interface RowOptions {
@@ -30,10 +30,17 @@ export interface RowOptions {
   overBudgetReason: string;
   redirectUrl: string | null;
   message: string | null;
+  /** The bulk request: one id shared by its invitations. */
+  batchId: string;
+  /**
+   * Set when the caller sends the invitations itself (`sendEmail: false`, not a dry run): each token is minted
+   * here, only its hash stored, and the link shown once in the response. Otherwise the email worker mints it.
+   */
+  acceptUrlBase: string | null;
 }
 
 /** A membership of this tenant invited again (it was revoked or removed): updated in place, links replaced. */
-export type MembershipReinvite = Pick<RequiredEntityData<Membership>, 'id' | 'firstName' | 'lastName' | 'nickName' | 'userType' | 'ipi' | 'phone' | 'country' | 'manager' | 'invitedBy' | 'createdAt'> & { id: string };
+export type MembershipReinvite = Pick<RequiredEntityData<Membership>, 'id' | 'firstName' | 'lastName' | 'nickName' | 'userType' | 'ipi' | 'phone' | 'country' | 'manager' | 'invitedBy' | 'createdAt' | 'metadata'> & { id: string };
 
 export interface InviteRows {
   users: RequiredEntityData<User>[];
@@ -64,7 +71,8 @@ export function buildInviteRows(plans: readonly InvitePlan[], options: RowOption
   const { tenantId, invitedBy, now, expiresAt } = options;
   const rows: InviteRows = { users: [], memberships: [], reinvitedMemberships: [], roleLinks: [], groupLinks: [], positionLinks: [], invitations: [] };
   const invited: InvitedPerson[] = [];
-  const tokenHashes = placeholderTokenHashes(plans.length);
+  const links = options.acceptUrlBase !== null ? newSecretTokens(plans.length) : null;
+  const tokenHashes = links ? links.map((l) => l.hash) : placeholderTokenHashes(plans.length);
 
   plans.forEach((plan, i) => {
     const { person, existingUser, previousMembership } = plan;
@@ -85,6 +93,7 @@ export function buildInviteRows(plans: readonly InvitePlan[], options: RowOption
       phone: person.phone,
       country: person.country,
       manager: plan.managerMembershipId,
+      metadata: person.metadata,
       invitedBy,
       createdAt: now,
     };
@@ -103,13 +112,16 @@ export function buildInviteRows(plans: readonly InvitePlan[], options: RowOption
       tenant: tenantId,
       membership: membershipId,
       email,
-      // The real token is minted by the email worker at send time, so no plaintext token is ever stored.
+      // Without a link to show, the real token is minted by the email worker at send time; no plaintext token is ever stored.
       tokenHash: tokenHashes[i],
       status: StoredInvitationStatus.PENDING,
       expiresAt,
       redirectUrl: options.redirectUrl,
       message: options.message,
       invitedBy,
+      batchId: options.batchId,
+      locale: person.locale,
+      metadata: person.metadata,
       emailStatus,
       emailAttempts: 0,
       emailNextAttemptAt: emailStatus === StoredEmailStatus.QUEUED ? now : null,
@@ -130,6 +142,12 @@ export function buildInviteRows(plans: readonly InvitePlan[], options: RowOption
         expiresAt: expiresAt.toISOString(),
         createdAt: now.toISOString(),
         redirectUrl: options.redirectUrl,
+        batchId: options.batchId,
+        invitedBy,
+        acceptedAt: null,
+        locale: person.locale,
+        metadata: person.metadata,
+        acceptUrl: links ? `${options.acceptUrlBase}${links[i].token}` : null,
       },
     });
   });

@@ -5,15 +5,16 @@ import type { RequestContext } from '../../context';
 import { EmailBudget } from '../../db/email-budget';
 import { isRetryableWriteConflict } from '../../db/errors';
 import { reinviteMemberships } from '../../db/membership-writes';
+import { confirmSeats } from '../../db/seats';
 import { IdempotencyRecord, Invitation, Membership, MembershipGroup, MembershipPosition, MembershipRole, User } from '../../entities';
 import type { BulkInviteGuard, BulkInviteObserver, InvitationEmailQueue } from '../ports';
 import { buildInviteRows, type InviteRows } from './build-rows';
 import { checkBulkInvite, type BulkInviteCommand, type CheckedBulkInvite } from './command';
-import { findReplay, requestHash } from './idempotency';
+import { findReplay, idempotencyRecordRow, requestHash } from './idempotency';
 import { loadInviteLookups } from './lookups';
 import { summarize, type BulkInviteOutcome, type InviteResult } from './outcome';
-import { parseInvite } from './parse-invite';
-import { resolveInvites, type InviteDecision, type InvitePlan } from './resolve-invites';
+import { type InviteDecision, type InviteLookups, type InvitePlan } from './resolve-invites';
+import { mapInSlices, parseInvitesInSlices, resolveInvitesInSlices } from './slices';
 
 /** Concurrent requests writing the same people: each retry sees the winners' rows, so this converges. */
 const MAX_CONFLICT_RETRIES = 8;
@@ -40,7 +41,7 @@ export class BulkInviteService {
   constructor(
     private readonly config: AppConfig,
     private readonly emailQueue: InvitationEmailQueue,
-    private readonly guard: BulkInviteGuard = { check: () => undefined },
+    private readonly guard: BulkInviteGuard = { check: async () => undefined },
     private readonly observer: BulkInviteObserver = { finished: () => undefined },
   ) {
     this.emailBudget = new EmailBudget(config.email.maxPerTenantPerHour);
@@ -60,9 +61,20 @@ export class BulkInviteService {
     const tenantId = ctx.requireTenantPermission('users:invite');
     const invitedBy = ctx.requireViewer().userId;
     const request = checkBulkInvite(command, tenantId, this.config);
-    this.guard.check(tenantId);
+    // Rate limits and people in flight (src/http/admission.ts): what is admitted is released when this call ends.
+    // The request is identified by its EntityManager fork: Apollo hands resolvers a shallow copy of the context.
+    const release = await this.guard.check(tenantId, { owner: ctx.em, people: request.users.length });
+    try {
+      return await this.decideAndWrite(ctx, tenantId, invitedBy, request);
+    } finally {
+      release?.();
+    }
+  }
+
+  /** CPU-bound stages run in slices (`slices.ts`) so that one large request does not hold the event loop. */
+  private async decideAndWrite(ctx: RequestContext, tenantId: string, invitedBy: string, request: CheckedBulkInvite): Promise<BulkInviteOutcome> {
     const hash = request.idempotencyKey ? requestHash(request) : '';
-    const people = request.users.map((input, index) => parseInvite(index, input ?? {}));
+    const people = await parseInvitesInSlices(request.users);
 
     for (let attempt = 0; ; attempt++) {
       ctx.em.clear();
@@ -71,10 +83,10 @@ export class BulkInviteService {
         if (replay) return request.dryRun ? { ...replay, dryRun: true } : replay;
       }
       const { lookups } = await loadInviteLookups(ctx.em, tenantId, people);
-      const decisions = resolveInvites(people, lookups);
-      if (request.dryRun) return summarize(decisions.map(dryRunResult), true);
+      const decisions = await resolveInvitesInSlices(people, lookups);
+      if (request.dryRun) return summarize(await mapInSlices(decisions, dryRunResult), true);
       try {
-        return await this.write(ctx.em, tenantId, invitedBy, request, decisions, hash);
+        return await this.write(ctx.em, tenantId, invitedBy, request, decisions, hash, lookups.seats);
       } catch (error) {
         if (!isRetryableWriteConflict(error) || attempt >= MAX_CONFLICT_RETRIES) throw error;
         ctx.log.info({ attempt, code: (error as { code?: string }).code }, 'bulk invite conflicted with a concurrent write; deciding again');
@@ -89,6 +101,7 @@ export class BulkInviteService {
     request: CheckedBulkInvite,
     decisions: InviteDecision[],
     hash: string,
+    seats: InviteLookups['seats'],
   ): Promise<BulkInviteOutcome> {
     const plans = decisions.flatMap((d): InvitePlan[] => (d.kind === 'accepted' ? [d.plan] : []));
     const now = new Date();
@@ -104,6 +117,9 @@ export class BulkInviteService {
       overBudgetReason: `Email cap reached: at most ${this.config.email.maxPerTenantPerHour} invitation emails per hour for this tenant; resend later`,
       redirectUrl: request.redirectUrl,
       message: request.message,
+      batchId: randomUUID(),
+      // The caller sends the invitations itself: it gets each person's link, once.
+      acceptUrlBase: request.sendEmail ? null : `${this.config.publicUrl}/invitations/accept?token=`,
     });
     const invitedByIndex = new Map(invited.map((person) => [person.index, person]));
     const outcome = summarize(
@@ -115,11 +131,17 @@ export class BulkInviteService {
       false,
     );
     try {
+      // Null when no key was given, or the outcome is over the stored-size bound (then not kept for replays).
+      // A replay must not show accept links again: the stored outcome has none.
+      const record = request.idempotencyKey ? await idempotencyRecordRow(tenantId, request.idempotencyKey, hash, withoutAcceptUrls(outcome), now) : null;
       await em.transactional(async (tx) => {
+        await confirmSeats(tx, tenantId, {
+          assumed: seats ?? { maxMembers: null, used: 0 },
+          taking: plans.length,
+          refusedAny: decisions.some((d) => d.kind === 'failed' && d.failure.code === 'SEAT_LIMIT_REACHED'),
+        });
         await writeInviteRows(tx, tenantId, rows);
-        if (request.idempotencyKey) {
-          await tx.insertMany(IdempotencyRecord, [{ id: randomUUID(), tenant: tenantId, key: request.idempotencyKey, requestHash: hash, outcome, createdAt: now }]);
-        }
+        if (record) await tx.insertMany(IdempotencyRecord, [record]);
         if (rows.invitations.some((row) => row.emailStatus === 'QUEUED')) await this.emailQueue.enqueueInTransaction(tx);
       });
       return outcome;
@@ -139,6 +161,13 @@ async function writeInviteRows(tx: EntityManager, tenantId: string, rows: Invite
   if (rows.groupLinks.length) await tx.insertMany(MembershipGroup, rows.groupLinks);
   if (rows.positionLinks.length) await tx.insertMany(MembershipPosition, rows.positionLinks);
   if (rows.invitations.length) await tx.insertMany(Invitation, rows.invitations);
+}
+
+function withoutAcceptUrls(outcome: BulkInviteOutcome): BulkInviteOutcome {
+  return {
+    ...outcome,
+    results: outcome.results.map((r) => (r.kind === 'invited' && r.invitation?.acceptUrl ? { ...r, invitation: { ...r.invitation, acceptUrl: null } } : r)),
+  };
 }
 
 /** A dry run reports exactly what a real run would decide; the invited are told who they are, if known. */

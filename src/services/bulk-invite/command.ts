@@ -23,6 +23,10 @@ export interface InviteUserCommand {
   positionIds?: readonly string[] | null;
   phone?: string | null;
   country?: string | null;
+  /** The caller's own data about the person: a JSON object of at most 4 KiB, stored on the member. */
+  metadata?: unknown;
+  /** BCP 47 (e.g. `de-CH`); stored canonical on the invitation. */
+  locale?: string | null;
 }
 
 export interface BulkInviteCommand {

@@ -1,8 +1,10 @@
 import { sql, type FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Group, Membership, MembershipStatus, Position, Role, Tenant, User } from '../../entities';
+import { CURRENT_MEMBERSHIP_STATUSES, Group, Membership, Position, Role, Tenant, User } from '../../entities';
+import { countSeats } from '../../db/seats';
 import { DomainError } from '../errors';
 import { isUuid } from '../ids';
+import { pgArrayLiteral } from '../../db/pg-array';
 import type { ParsedInvite } from './parse-invite';
 import type { InviteLookups, KnownMembership } from './resolve-invites';
 
@@ -10,8 +12,8 @@ function uniq(values: Iterable<string>): string[] {
   return [...new Set(values)];
 }
 
-/** Memberships that hold a seat: such a person is ALREADY_MEMBER; the others can be invited again. */
-const CURRENT = new Set<string>([MembershipStatus.INVITED, MembershipStatus.ACTIVE]);
+/** Memberships that hold a seat (INVITED, ACTIVE, SUSPENDED): such a person is ALREADY_MEMBER; a REMOVED one can be invited again. */
+const CURRENT = CURRENT_MEMBERSHIP_STATUSES;
 
 /**
  * Everything the checks need to know from the database, with one query per kind of lookup (tenant, users,
@@ -28,9 +30,17 @@ export async function loadInviteLookups(em: EntityManager, tenantId: string, peo
   const groupIds = ids((p) => p.groups.map((g) => g.groupId));
   const positionIds = ids((p) => p.positionIds);
 
-  const userWhere: FilterQuery<User>[] = [];
-  if (emails.length) userWhere.push({ emailNormalized: { $in: emails } });
-  if (existingUserIds.length) userWhere.push({ id: { $in: existingUserIds } });
+  // Thousands of emails travel as one array parameter (`= any(?)`), not as an IN list of literals.
+  const userWhere: string[] = [];
+  const userParams: string[] = [];
+  if (emails.length) {
+    userWhere.push('email_normalized = any(?::text[])');
+    userParams.push(pgArrayLiteral(emails));
+  }
+  if (existingUserIds.length) {
+    userWhere.push('id = any(?::uuid[])');
+    userParams.push(pgArrayLiteral(existingUserIds));
+  }
   const roleWhere: FilterQuery<Role>[] = [];
   if (roleIds.length) roleWhere.push({ id: { $in: roleIds } });
   if (roleNames.length) roleWhere.push({ [sql.lower('name')]: { $in: roleNames } });
@@ -38,7 +48,7 @@ export async function loadInviteLookups(em: EntityManager, tenantId: string, peo
   // Independent lookups go out together; only the memberships need the users first.
   const [tenant, users, roles, groups, positions] = await Promise.all([
     em.findOne(Tenant, tenantId),
-    userWhere.length ? em.find(User, { $or: userWhere }) : [],
+    userWhere.length ? em.createQueryBuilder(User).select('*').where(userWhere.join(' or '), userParams).getResultList() : [],
     roleWhere.length ? em.find(Role, { $or: roleWhere }) : [],
     groupIds.length ? em.find(Group, { id: { $in: groupIds } }) : [],
     positionIds.length ? em.find(Position, { id: { $in: positionIds } }) : [],
@@ -51,9 +61,14 @@ export async function loadInviteLookups(em: EntityManager, tenantId: string, peo
   const membershipWhere: FilterQuery<Membership>[] = [];
   if (memberUserIds.length) membershipWhere.push({ tenant: tenantId, user: { $in: memberUserIds } });
   if (existingUserIds.length) membershipWhere.push({ user: { $in: existingUserIds } });
-  const memberships = membershipWhere.length
-    ? await em.find(Membership, { $or: membershipWhere }, { filters: { tenant: false }, fields: ['id', 'user', 'tenant', 'status', 'firstName', 'lastName'] })
-    : [];
+  const maxMembers = tenant.maxMembers ?? null;
+  const [memberships, seatsUsed] = await Promise.all([
+    membershipWhere.length
+      ? em.find(Membership, { $or: membershipWhere }, { filters: { tenant: false }, fields: ['id', 'user', 'tenant', 'status', 'firstName', 'lastName'] })
+      : [],
+    // Counted only when there is a limit to count against; the write re-counts under the tenant's row lock.
+    maxMembers === null ? 0 : countSeats(em, tenantId),
+  ]);
   const membershipsByUserId = new Map<string, KnownMembership>();
   const inSomeTenant = new Set<string>();
   for (const m of memberships) {
@@ -86,6 +101,8 @@ export async function loadInviteLookups(em: EntityManager, tenantId: string, peo
       roleIdsByName: new Map(roles.map((r) => [r.name.toLowerCase(), r.id])),
       groupIds: new Set(groups.map((g) => g.id)),
       positionIds: new Set(positions.map((p) => p.id)),
+      allowedEmailDomains: tenant.allowedEmailDomains ?? [],
+      seats: { maxMembers, used: seatsUsed },
     },
   };
 }

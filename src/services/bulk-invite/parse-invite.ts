@@ -11,6 +11,9 @@ export const LIMITS = {
   references: 50,
   id: 64,
   phone: 40,
+  /** Bytes of the metadata object serialised as JSON (UTF-8). */
+  metadataBytes: 4096,
+  locale: 100,
 } as const;
 
 /** One person's input, normalised, with every problem found in it (the resolver decides which one counts). */
@@ -36,6 +39,10 @@ export interface ParsedInvite {
   /** E.164 when valid. */
   phone: string | null;
   country: string | null;
+  /** A plain JSON object, or null when absent. */
+  metadata: Record<string, unknown> | null;
+  /** Canonical BCP 47 tag, or null when absent. */
+  locale: string | null;
   problems: Partial<Record<InvalidInputCode, { message: string; field: string | null }>>;
 }
 
@@ -59,6 +66,37 @@ export function isValidEmail(email: string): boolean {
 
 function uniqueIds(values: readonly unknown[]): string[] {
   return [...new Set(values.map((v) => canonicalId(String(v))))];
+}
+
+const UNSTORABLE_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** PostgreSQL's jsonb refuses NUL and unpaired surrogates in strings: such metadata is the caller's mistake, not a 500. */
+function storableJson(value: unknown): boolean {
+  const pending: unknown[] = [value];
+  while (pending.length) {
+    const item = pending.pop();
+    if (typeof item === 'string') {
+      if (UNSTORABLE_TEXT.test(item)) return false;
+    } else if (item && typeof item === 'object') {
+      for (const [key, child] of Object.entries(item)) {
+        if (UNSTORABLE_TEXT.test(key)) return false;
+        pending.push(child);
+      }
+    }
+  }
+  return true;
+}
+
+/** The canonical form of a BCP 47 tag; null when absent, undefined when not a valid tag. */
+export function canonicalLocale(value: string | null): string | null | undefined {
+  if (value === null) return null;
+  if (value.length > LIMITS.locale) return undefined;
+  try {
+    const [canonical] = Intl.getCanonicalLocales(value);
+    return canonical ?? undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Everything about one person that can be known without the database. Pure. */
@@ -115,6 +153,18 @@ export function parseInvite(index: number, input: InviteUserCommand): ParsedInvi
   const ipi = text(input.ipi);
   if (ipi !== null && !/^\d{9,11}$/.test(ipi)) problem('INVALID_IPI', 'Invalid IPI name number: 9 to 11 digits expected', 'ipi');
 
+  let metadata: Record<string, unknown> | null = null;
+  if (input.metadata !== null && input.metadata !== undefined) {
+    const value = input.metadata;
+    if (typeof value !== 'object' || Array.isArray(value)) problem('INVALID_INPUT', 'metadata must be a JSON object', 'metadata');
+    else if (Buffer.byteLength(JSON.stringify(value), 'utf8') > LIMITS.metadataBytes) {
+      problem('INVALID_INPUT', `metadata must be at most ${LIMITS.metadataBytes} bytes as JSON`, 'metadata');
+    } else if (!storableJson(value)) problem('INVALID_INPUT', 'metadata contains NUL characters or unpaired surrogates', 'metadata');
+    else metadata = value as Record<string, unknown>;
+  }
+  const locale = canonicalLocale(text(input.locale));
+  if (locale === undefined) problem('INVALID_INPUT', 'locale must be a BCP 47 language tag (e.g. de-CH)', 'locale');
+
   return {
     index,
     email,
@@ -132,6 +182,8 @@ export function parseInvite(index: number, input: InviteUserCommand): ParsedInvi
     positionIds: uniqueIds(lists.positionIds),
     phone,
     country,
+    metadata,
+    locale: locale ?? null,
     problems,
   };
 }

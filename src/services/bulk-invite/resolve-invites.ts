@@ -1,3 +1,4 @@
+import { emailDomain, isDomainAllowed } from '../email-domains';
 import type { ParsedInvite } from './parse-invite';
 import type { InvalidInputCode, InviteErrorCode, InviteFailure } from './failures';
 
@@ -14,6 +15,10 @@ export interface InviteLookups {
   roleIdsByName: ReadonlyMap<string, string>;
   groupIds: ReadonlySet<string>;
   positionIds: ReadonlySet<string>;
+  /** The tenant's allowed email domains (normalised); absent or empty allows every domain. */
+  allowedEmailDomains?: readonly string[];
+  /** The tenant's seat limit and the seats held now; absent or a null limit is unlimited. */
+  seats?: { maxMembers: number | null; used: number };
 }
 
 export interface KnownUser {
@@ -25,7 +30,7 @@ export interface KnownUser {
 export interface KnownMembership {
   id: string;
   userId: string;
-  /** Whether the person holds a seat in the tenant (invited or active): such a person is ALREADY_MEMBER. */
+  /** Whether the person holds a seat in the tenant (invited, active or suspended): such a person is ALREADY_MEMBER. */
   current: boolean;
   /** Whether the person can be somebody's manager. */
   canManage: boolean;
@@ -54,6 +59,8 @@ interface Resolution {
   lookups: InviteLookups;
   /** Person keys (`email:…`, `user:…`) claimed by earlier entries, with the index of the entry that claimed them. */
   claims: Map<string, number>;
+  /** Seats still free for the people after this one (input order); null when unlimited. */
+  seatsLeft: number | null;
 }
 
 /** The failure shape that carries `code` (several codes share a shape). */
@@ -104,6 +111,17 @@ export const INVITE_CHECKS: readonly InviteCheck[] = [
   check('INVALID_PHONE', (p) => invalid(p, 'INVALID_PHONE')),
   check('INVALID_COUNTRY', (p) => invalid(p, 'INVALID_COUNTRY')),
   check('INVALID_IPI', (p) => invalid(p, 'INVALID_IPI')),
+  check('DOMAIN_NOT_ALLOWED', (p, { lookups }) => {
+    const allowed = lookups.allowedEmailDomains ?? [];
+    if (!allowed.length) return null;
+    // Invited by id, the person's registered email is the one that counts; an id this tenant may not name is
+    // left to UNKNOWN_USER.
+    const email = p.existingUserId ? lookups.usersById.get(p.existingUserId)?.email : p.email;
+    if (!email) return null;
+    const domain = emailDomain(email);
+    if (isDomainAllowed(domain, allowed)) return null;
+    return { code: 'DOMAIN_NOT_ALLOWED', message: `Email domain not allowed in this tenant: ${domain ?? ''}`, domain: domain ?? '' };
+  }),
   check('DUPLICATE_IN_BATCH', (p, { lookups, claims }) => {
     const keys = new Set<string>();
     if (p.emailNormalized) keys.add(`email:${p.emailNormalized}`);
@@ -141,6 +159,16 @@ export const INVITE_CHECKS: readonly InviteCheck[] = [
     const membership = user ? lookups.membershipsByUserId.get(user.id) : undefined;
     return membership?.current ? { code: 'ALREADY_MEMBER', message: 'Already a member of, or invited to, this tenant' } : null;
   }),
+  // Last, so that only people who would otherwise be invited take a seat: the first ones in input order get them.
+  check('SEAT_LIMIT_REACHED', (_p, state) => {
+    if (state.seatsLeft === null) return null;
+    if (state.seatsLeft <= 0) {
+      const maxMembers = state.lookups.seats?.maxMembers ?? 0;
+      return { code: 'SEAT_LIMIT_REACHED', message: `Seat limit reached: this tenant allows at most ${maxMembers} members`, maxMembers };
+    }
+    state.seatsLeft--;
+    return null;
+  }),
 ];
 
 /**
@@ -152,7 +180,9 @@ export function resolveInvites(
   lookups: InviteLookups,
   claims: Map<string, number> = new Map(),
 ): InviteDecision[] {
-  const state: Resolution = { lookups, claims };
+  const { seats } = lookups;
+  const seatsLeft = seats && seats.maxMembers !== null ? Math.max(0, seats.maxMembers - seats.used) : null;
+  const state: Resolution = { lookups, claims, seatsLeft };
   return people.map((person): InviteDecision => {
     for (const { run } of INVITE_CHECKS) {
       const failure = run(person, state);
