@@ -11,12 +11,12 @@ import {
   raw,
 } from '@mikro-orm/core';
 import { PostgreSqlDriver, type PostgreSqlPlatform } from '@mikro-orm/postgresql';
+import { pgArrayLiteral } from './pg-array';
 import { TenantPostgreSqlPlatform } from './tenant-schema';
 
 /** A row's value could not go into an array literal: the row set goes through MikroORM's own insert. */
 const UNSUPPORTED = Symbol('unsupported');
 
-const NEEDS_QUOTE_ESCAPE = /["\\]/;
 
 /**
  * MikroORM's PostgreSQL driver, with multi-row inserts (`em.insertMany`, and flushes of many new entities of one
@@ -173,12 +173,7 @@ export class UnnestInsertDriver extends PostgreSqlDriver {
  * SQL: it inlines parameters into the statement, and its own quoting would walk such a string one character at a time.
  */
 function arrayLiteral(texts: ReadonlyArray<string | null>) {
-  const parts = new Array<string>(texts.length);
-  for (let i = 0; i < texts.length; i++) {
-    const text = texts[i];
-    parts[i] = text === null ? 'NULL' : NEEDS_QUOTE_ESCAPE.test(text) ? `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"` : `"${text}"`;
-  }
-  const literal = `{${parts.join(',')}}`;
+  const literal = pgArrayLiteral(texts);
   const escaped = literal.includes('\\') || literal.includes("'") ? literal.replace(/\\/g, '\\\\').replace(/'/g, "''") : literal;
   return raw(`E'${escaped}'`);
 }

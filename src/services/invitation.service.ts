@@ -52,11 +52,6 @@ interface LockedInvitation {
   resends_in_window: number | null;
 }
 
-/** A PostgreSQL array literal of UUIDs or plain words, bound as one parameter. */
-function uuidArray(values: readonly string[]): string {
-  return `{${values.join(',')}}`;
-}
-
 interface ResendCounters {
   lastResentAt?: Date | null;
   resendWindowStart?: Date | null;
@@ -299,18 +294,18 @@ export class InvitationService {
             [
               expiresAt,
               now,
-              uuidArray(updates.map((u) => u.id)),
-              uuidArray(updates.map((u) => u.tokenHash)),
+              pgArrayLiteral(updates.map((u) => u.id)),
+              pgArrayLiteral(updates.map((u) => u.tokenHash)),
               pgArrayLiteral(updates.map((u) => u.counters.lastResentAt.toISOString())),
               pgArrayLiteral(updates.map((u) => u.counters.resendWindowStart.toISOString())),
-              uuidArray(updates.map((u) => String(u.counters.resendsInWindow))),
+              pgArrayLiteral(updates.map((u) => String(u.counters.resendsInWindow))),
               tenantId,
             ],
             'run',
           );
           const reopened = updates.filter((u) => u.reopen).map((u) => u.membershipId);
           if (reopened.length) {
-            await tx.execute(`update membership set status = 'INVITED' where tenant_id = ? and id = any(?::uuid[])`, [tenantId, uuidArray(reopened)], 'run');
+            await tx.execute(`update membership set status = 'INVITED' where tenant_id = ? and id = any(?::uuid[])`, [tenantId, pgArrayLiteral(reopened)], 'run');
           }
           await this.emailQueue.enqueueInTransaction(tx);
         }
@@ -353,12 +348,12 @@ export class InvitationService {
              email_status = case when i.email_status = 'QUEUED' then 'NOT_REQUESTED' else i.email_status end
            from unnest(?::uuid[], ?::text[]) as v(id, token_hash)
            where i.id = v.id and i.tenant_id = ?`,
-          [now, uuidArray(revoked.map((r) => r.id)), uuidArray(revoked.map((r) => r.tokenHash)), tenantId],
+          [now, pgArrayLiteral(revoked.map((r) => r.id)), pgArrayLiteral(revoked.map((r) => r.tokenHash)), tenantId],
           'run',
         );
         await tx.execute(`update membership set status = 'REMOVED' where tenant_id = ? and id = any(?::uuid[])`, [
           tenantId,
-          uuidArray(revoked.map((r) => r.membershipId)),
+          pgArrayLiteral(revoked.map((r) => r.membershipId)),
         ], 'run');
       }
       return plan.ids.map((id, i) => plan.duplicateOf[i] ?? outcomes.get(plan.canonical[i]!) ?? failed(id, 'NOT_FOUND', 'Invitation not found'));
@@ -558,14 +553,14 @@ async function lockMany(tx: EntityManager, tenantId: string, ids: string[]) {
     `select id, membership_id, email, status, email_status, email_error, expires_at, created_at, redirect_url,
        last_resent_at, resend_window_start, resends_in_window
      from invitation where tenant_id = ? and id = any(?::uuid[]) order by id for update`,
-    [tenantId, uuidArray(ids)],
+    [tenantId, pgArrayLiteral(ids)],
   );
   for (const row of rows) invitations.set(row.id, row);
   const membershipIds = [...new Set(rows.map((r) => r.membership_id))];
   if (membershipIds.length) {
     const members = await tx.execute<Array<{ id: string; status: MembershipStatus }>>(
       'select id, status from membership where tenant_id = ? and id = any(?::uuid[]) order by id for update',
-      [tenantId, uuidArray(membershipIds)],
+      [tenantId, pgArrayLiteral(membershipIds)],
     );
     for (const m of members) memberships.set(m.id, m.status);
   }
