@@ -11,12 +11,10 @@ import { join, relative } from 'node:path';
 import { Client } from 'pg';
 import { createOrm, migrate } from '../src/db/orm';
 import { mintToken } from '../src/auth/jwt';
-import { loadConfig } from '../src/config';
-import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
 import { Group, Position, Role, Tenant } from '../src/entities';
 import { createLogger } from '../src/logger';
 import { ROOT, freePort, spawnEntry } from '../test/helpers/processes';
-import { FLOOR_SCHEMA, createMinimalSchema, floorRun } from './run';
+import { FLOOR_SCHEMA, createMinimalSchema, floorRun, openBenchDatabase } from './run';
 
 const N = Number(process.argv[2] ?? 10_000);
 const REQUESTS = Number(process.argv[3] ?? 3);
@@ -118,14 +116,7 @@ function summariseSql(statements: Statement[], wallMs: number, floors: Record<st
 }
 
 async function main() {
-  const config = loadConfig({ ...process.env, NODE_ENV: 'test', JWT_SECRET: SECRET });
-  const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: config.dataDir, name: 'bench-pg', database: 'postgres', log });
-  const serverUrl = config.databaseUrl ?? embedded!.url;
-  const dbName = `bulk_invite_profile_${Date.now()}`;
-  const admin = new Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`create database "${dbName}"`);
-  const url = Object.assign(new URL(serverUrl), { pathname: `/${dbName}` }).toString();
+  const { url, close } = await openBenchDatabase('bulk_invite_profile');
   const scratch = join(ROOT, '.scratch');
   mkdirSync(scratch, { recursive: true });
   const out = join(scratch, `profile-${N}`);
@@ -213,9 +204,7 @@ async function main() {
       server.child.kill('SIGTERM');
       await server.exited().catch(() => undefined);
     }
-    await admin.query(`drop database if exists "${dbName}" with (force)`);
-    await admin.end();
-    await embedded?.stop();
+    await close();
   }
 }
 

@@ -401,15 +401,35 @@ function checkTargets(rows: Row[]) {
   ];
 }
 
-async function main() {
+/**
+ * A database of its own for one benchmark run, on DATABASE_URL's server or the embedded PostgreSQL: `url` for the
+ * run, `admin` (connected to the server's default database) for server facts, `close` drops it and stops what started.
+ */
+export async function openBenchDatabase(prefix: string) {
   const config = loadConfig({ ...process.env, NODE_ENV: 'test', JWT_SECRET: SECRET });
   const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: config.dataDir, name: 'bench-pg', database: 'postgres', log });
   const serverUrl = config.databaseUrl ?? embedded!.url;
-  const dbName = `bulk_invite_bench_${Date.now()}`;
+  const dbName = `${prefix}_${Date.now()}`;
   const admin = new Client({ connectionString: serverUrl });
   await admin.connect();
   await admin.query(`create database "${dbName}"`);
   const url = Object.assign(new URL(serverUrl), { pathname: `/${dbName}` }).toString();
+  return {
+    url,
+    /** The server, for runs that create databases of their own. */
+    serverUrl,
+    admin,
+    embedded: embedded !== null,
+    async close() {
+      await admin.query(`drop database if exists "${dbName}" with (force)`);
+      await admin.end();
+      await embedded?.stop();
+    },
+  };
+}
+
+async function main() {
+  const { url, serverUrl, admin, embedded, close } = await openBenchDatabase('bulk_invite_bench');
   let server: ReturnType<typeof spawnEntry> | undefined;
   try {
     const orm = await createOrm(url);
@@ -515,9 +535,7 @@ async function main() {
       server.child.kill('SIGTERM');
       await server.exited().catch(() => undefined);
     }
-    await admin.query(`drop database if exists "${dbName}" with (force)`);
-    await admin.end();
-    await embedded?.stop();
+    await close();
   }
 }
 
