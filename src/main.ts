@@ -5,24 +5,18 @@ import type * as DemoModule from './dev/demo-seed';
 import type * as WorkerModule from './mail/email-worker';
 import { loadConfig } from './config';
 import { databaseFailure, openDatabase } from './db/database';
-import { type Logger, createLogger } from './logger';
+import { createLogger } from './logger';
 import { StartupError, assertCanListen, listenFailure, runService } from './startup';
 
 const DEMO_TOKEN_DAYS = 30;
 
-let log: Logger | undefined;
-
 
 runService({
-  onShutdownMessage: (message, error) => {
-    if (!log) console.error(message);
-    else if (error) log.error({ err: error }, message);
-    else log.info(message);
-  },
-  async start({ signal, onStop }) {
+  async start({ signal, onStop, useLogger }) {
     const config = loadConfig();
     // Human-readable in development, JSON lines for log collectors otherwise.
-    log = createLogger(config.logLevel, { pretty: config.nodeEnv === 'development' });
+    const log = createLogger(config.logLevel, { pretty: config.nodeEnv === 'development' });
+    useLogger(log);
     // Before the database starts: a taken port should not cost an initdb.
     await assertCanListen(config.host, config.port);
     const db = await openDatabase(config, log, signal);

@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import { ConfigError } from './config';
+import type { Logger } from './logger';
 
 /**
  * How the entry points (`npm start`, `npm run worker`) start and stop. A start that cannot complete prints one line
@@ -15,13 +16,13 @@ export interface Startup {
   signal: AbortSignal;
   /** Registers how to undo what was just started; run in reverse order on a failed start and on shutdown. */
   onStop(stop: () => Promise<void>): void;
+  /** Once the logger exists, shutdown messages go to it (errors with their cause) instead of stderr. */
+  useLogger(log: Logger): void;
 }
 
 export interface ServiceOptions {
   /** Starts everything, registering how to stop each part as it goes; resolves once the service is ready. */
   start(startup: Startup): Promise<void>;
-  /** Where graceful-shutdown messages go once started (a logger is not available before the config is). */
-  onShutdownMessage?(message: string, error?: unknown): void;
   /** Longest wait for a graceful shutdown before exiting anyway. */
   shutdownTimeoutMs?: number;
 }
@@ -44,7 +45,13 @@ export function runService(options: ServiceOptions): void {
   const controller = new AbortController();
   const stops: (() => Promise<void>)[] = [];
   let phase: 'starting' | 'running' | 'stopping' = 'starting';
-  const say = options.onShutdownMessage ?? ((message: string) => console.error(message));
+  // A logger exists only once the config is read; until then shutdown messages go to stderr.
+  let log: Logger | undefined;
+  const say = (message: string, error?: unknown) => {
+    if (!log) console.error(message);
+    else if (error) log.error({ err: error }, message);
+    else log.info(message);
+  };
 
   const undo = async () => {
     while (stops.length) {
@@ -111,7 +118,7 @@ export function runService(options: ServiceOptions): void {
 
   starting = (async () => {
     try {
-      await options.start({ signal: controller.signal, onStop: (stop) => void stops.push(stop) });
+      await options.start({ signal: controller.signal, onStop: (stop) => void stops.push(stop), useLogger: (logger) => void (log = logger) });
       controller.signal.throwIfAborted();
       if (phase === 'starting') phase = 'running';
     } catch (error) {

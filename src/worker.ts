@@ -3,20 +3,14 @@ import type * as OrmModule from './db/orm';
 import type * as WorkerModule from './mail/email-worker';
 import { loadConfig } from './config';
 import { databaseFailure, openDatabase } from './db/database';
-import { type Logger, createLogger } from './logger';
+import { createLogger } from './logger';
 import { StartupError, runService } from './startup';
 
-let log: Logger | undefined;
-
 runService({
-  onShutdownMessage: (message, error) => {
-    if (!log) console.error(message);
-    else if (error) log.error({ err: error }, message);
-    else log.info(message);
-  },
-  async start({ signal, onStop }) {
+  async start({ signal, onStop, useLogger }) {
     const config = loadConfig();
-    log = createLogger(config.logLevel, { pretty: config.nodeEnv === 'development' });
+    const log = createLogger(config.logLevel, { pretty: config.nodeEnv === 'development' });
+    useLogger(log);
     const db = await openDatabase(config, log, signal);
     onStop(() => db.stop());
     signal.throwIfAborted();
