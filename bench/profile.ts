@@ -14,7 +14,7 @@ import { mintToken } from '../src/auth/jwt';
 import { Group, Position, Role, Tenant } from '../src/entities';
 import { createLogger } from '../src/logger';
 import { ROOT, freePort, spawnEntry } from '../test/helpers/processes';
-import { FLOOR_SCHEMA, createMinimalSchema, floorRun, openBenchDatabase } from './run';
+import { FLOOR_SCHEMA, createMinimalSchema, floorRun, openBenchDatabase, seedOtherTenants } from './run';
 
 const N = Number(process.argv[2] ?? 10_000);
 const REQUESTS = Number(process.argv[3] ?? 3);
@@ -176,6 +176,7 @@ async function main() {
     await floorClient.connect();
     const catalog = { tenantId: tenant.id, roleId: role.id, groupId: group.id, positionId: position.id };
     await createMinimalSchema(floorClient, catalog);
+    await seedOtherTenants(floorClient, url);
     const floors = { 'our-schema floor': new Map<string, number>(), 'minimal floor': new Map<string, number>() };
     await invite(50);
     await invite(N);

@@ -60,10 +60,10 @@ describe('insertMany (set-based insert driver)', () => {
     await drop();
   });
 
-  async function insertCapturing(fn: () => Promise<unknown>): Promise<{ statements: number; sql: string[] }> {
+  async function insertCapturing<T>(fn: () => Promise<T>): Promise<{ statements: number; sql: string[]; result: T }> {
     const from = queries.length;
-    const { statements } = await countStatements(fn);
-    return { statements, sql: queries.slice(from) };
+    const { statements, result } = await countStatements(fn);
+    return { statements, sql: queries.slice(from), result };
   }
 
   it('round-trips quotes, backslashes, braces, commas, "NULL", Unicode, emoji, empty strings, dates and nulls in one unnest statement', async () => {
@@ -123,11 +123,13 @@ describe('insertMany (set-based insert driver)', () => {
     const now = new Date();
     const memberships: RequiredEntityData<Membership>[] = [
       { id: randomUUID(), tenant: tenant.id, user: user1, status: MembershipStatus.INVITED, manager: null, createdAt: now, nickName: '' },
-      { id: randomUUID(), tenant: tenant.id, user: user2, status: MembershipStatus.ACTIVE, createdAt: now, nickName: 'NULL', activatedAt: now },
+      { id: randomUUID(), tenant: tenant.id, user: user2, status: MembershipStatus.ACTIVE, createdAt: now, nickName: 'NULL', activatedAt: now, metadata: { team: "O'Brien \\ {x}", n: [1, null] } },
     ];
     memberships[1].manager = memberships[0].id as string;
-    const ids = await em.insertMany(Membership, memberships);
-    assert.deepEqual(ids, memberships.map((m) => m.id));
+    const inserted = await insertCapturing(() => em.insertMany(Membership, memberships));
+    assert.deepEqual(inserted.result, memberships.map((m) => m.id));
+    // A jsonb column (metadata) keeps the table on the unnest path.
+    assert.match(inserted.sql[0], /from unnest\(.*\?::jsonb\[\]/);
 
     const groups = await em.insertMany(Group, [
       { id: randomUUID(), tenant: tenant.id, name: 'g1', createdAt: now },
@@ -162,6 +164,7 @@ describe('insertMany (set-based insert driver)', () => {
       [m0.status, m0.nickName, m0.manager, m0.activatedAt, m1.status, m1.nickName, m1.manager?.id, m1.activatedAt?.getTime()],
       [MembershipStatus.INVITED, '', null, null, MembershipStatus.ACTIVE, 'NULL', memberships[0].id, now.getTime()],
     );
+    assert.deepEqual([m0.metadata, m1.metadata], [null, { team: "O'Brien \\ {x}", n: [1, null] }]);
     const links = await em.find(MembershipGroup, { membership: memberships[0].id! }, { orderBy: { group: { name: 'asc' } } });
     assert.deepEqual(links.map((l) => [l.group.id, l.isPrimaryOrg]), [[groups[0], true], [groups[1], false]]);
     const records = await em.find(IdempotencyRecord, { key: ['k0', 'k1'] }, { orderBy: { key: 'asc' } });

@@ -118,7 +118,9 @@ export class UnnestInsertDriver extends PostgreSqlDriver {
   private fitsArrayColumn(prop: EntityProperty): boolean {
     if (prop.persist === false || prop.stiFieldNames || prop.array || prop.embedded || prop.object) return false;
     if (prop.fieldNames?.length !== 1 || prop.columnTypes?.length !== 1 || prop.columnTypes[0].endsWith(']')) return false;
-    if (prop.customType && 'convertToDatabaseValueSQL' in prop.customType) return false;
+    // A type that wraps its placeholder in SQL cannot sit in an array element. JsonType declares such a wrapper but
+    // it is only a cast to the column's own type, which the array's cast already makes.
+    if (prop.customType && !(prop.customType instanceof JsonType) && 'convertToDatabaseValueSQL' in prop.customType) return false;
     return (
       prop.kind === ReferenceKind.SCALAR ||
       prop.kind === ReferenceKind.MANY_TO_ONE ||
