@@ -272,7 +272,7 @@ async function statementsPerRequest(url: string, catalog: Catalog, n: number): P
   }
 }
 
-async function restThroughput(base: string, token: string) {
+export async function restThroughput(base: string, token: string) {
   let counter = 0;
   const result = await autocannon({
     url: `${base}/user/bulk`,

@@ -3,11 +3,12 @@
  * parameter however many values, instead of a placeholder (or an inlined literal) per value.
  */
 export function pgArrayLiteral(values: ReadonlyArray<string | null>): string {
-  let out = '{';
+  const elements = new Array<string>(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (i) out += ',';
-    out += v === null ? 'NULL' : /["\\]/.test(v) ? `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"` : `"${v}"`;
+    elements[i] =
+      v === null ? 'NULL' : v.includes('"') || v.includes('\\') ? `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"` : `"${v}"`;
   }
-  return `${out}}`;
+  // One join builds a flat string; appending element by element builds a rope that is flattened later anyway.
+  return `{${elements.join(',')}}`;
 }

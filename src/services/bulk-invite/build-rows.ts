@@ -60,7 +60,11 @@ export interface InvitedPerson {
   invitation: InvitationView;
 }
 
-const byKey = <T>(key: (row: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+const byKey = <T>(key: (row: T) => string) => (a: T, b: T) => {
+  const ka = key(a);
+  const kb = key(b);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+};
 
 /**
  * The rows of the accepted people and what each of them is told. Pure but for fresh ids and placeholder
@@ -73,6 +77,9 @@ export function buildInviteRows(plans: readonly InvitePlan[], options: RowOption
   const invited: InvitedPerson[] = [];
   const links = options.acceptUrlBase !== null ? newSecretTokens(plans.length) : null;
   const tokenHashes = links ? links.map((l) => l.hash) : placeholderTokenHashes(plans.length);
+  // Every row of one request shares these instants: formatted once, not once per person.
+  const expiresAtText = expiresAt.toISOString();
+  const nowText = now.toISOString();
 
   plans.forEach((plan, i) => {
     const { person, existingUser, previousMembership } = plan;
@@ -139,8 +146,8 @@ export function buildInviteRows(plans: readonly InvitePlan[], options: RowOption
         status: InvitationStatus.PENDING,
         emailStatus: emailStatus as unknown as EmailStatus,
         emailError,
-        expiresAt: expiresAt.toISOString(),
-        createdAt: now.toISOString(),
+        expiresAt: expiresAtText,
+        createdAt: nowText,
         redirectUrl: options.redirectUrl,
         batchId: options.batchId,
         invitedBy,
@@ -153,7 +160,7 @@ export function buildInviteRows(plans: readonly InvitePlan[], options: RowOption
   });
 
   rows.users.sort(byKey((u) => u.emailNormalized));
-  rows.memberships.sort(byKey((m) => String(m.user)));
+  rows.memberships.sort(byKey((m) => m.user as string));
   rows.reinvitedMemberships.sort(byKey((m) => m.id));
   return { rows, invited };
 }
