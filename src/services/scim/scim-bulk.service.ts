@@ -1,4 +1,5 @@
 import type { RequestContext } from '../../context';
+import { DomainError } from '../errors';
 import { BULK_LIMITS, SCHEMA } from './schemas';
 import { ScimError, badRequest } from './scim-error';
 import type { ScimGroupService } from './scim-groups.service';
@@ -24,6 +25,8 @@ interface OperationResult {
 
 const METHODS = new Set<string>(['POST', 'PUT', 'PATCH', 'DELETE']);
 const BULK_ID_REFERENCE = /^bulkId:(.+)$/;
+/** `/Users/bulkId:<id>` in an operation's path. */
+const PATH_REFERENCE = /\/bulkId:([^/]+)$/;
 const ROUTE = /^\/(Users|Groups)(?:\/([^/]+))?$/i;
 
 /** The SCIM error body of a failed operation (RFC 7644 section 3.7.3). */
@@ -111,7 +114,10 @@ export class ScimBulkService {
     const fail = (op: BulkOperation, error: ScimError) => record(op, { status: String(error.status), response: scimErrorBody(error.status, error.message, error.scimType) });
 
     while (pending.length && !stop()) {
-      const resolvable = (op: BulkOperation) => [...references([op.path, op.data])].every((id) => created.has(id));
+      const resolvable = (op: BulkOperation) => {
+        const inPath = PATH_REFERENCE.exec(op.path)?.[1];
+        return [...references(op.data), ...(inPath ? [inPath] : [])].every((id) => created.has(id));
+      };
       const ready = pending.filter(resolvable);
       if (!ready.length) break;
       pending = pending.filter((op) => !ready.includes(op));
@@ -121,12 +127,21 @@ export class ScimBulkService {
           let end = i;
           while (end < ready.length && isUserCreate(ready[end])) end++;
           const run = ready.slice(i, end);
-          const outcomes = await this.users.createScimMembers(ctx, run.map((o) => substitute(o.data, created)));
-          run.forEach((o, k) => this.recordCreate(o, outcomes[k], created, record, fail));
+          try {
+            const outcomes = await this.users.createScimMembers(ctx, run.map((o) => substitute(o.data, created)));
+            run.forEach((o, k) => this.recordCreate(o, outcomes[k], created, record, fail));
+          } catch (error) {
+            const refusal = budgetRefusal(error, results.size);
+            run.forEach((o) => fail(o, refusal));
+          }
           i = end;
           continue;
         }
-        await this.runOne(ctx, op, created, record, fail);
+        try {
+          await this.runOne(ctx, op, created, record, fail);
+        } catch (error) {
+          fail(op, budgetRefusal(error, results.size));
+        }
         i++;
       }
     }
@@ -156,7 +171,7 @@ export class ScimBulkService {
     record: (op: BulkOperation, result: Omit<OperationResult, 'method' | 'bulkId'>) => void,
     fail: (op: BulkOperation, error: ScimError) => void,
   ): Promise<void> {
-    const route = ROUTE.exec(substitute(op.path, created) as string);
+    const route = ROUTE.exec(op.path.replace(PATH_REFERENCE, (whole, id: string) => (created.has(id) ? `/${created.get(id)}` : whole)));
     try {
       if (!route) throw badRequest('invalidPath', `Unsupported bulk path ${op.path}`);
       const [, kind, rawId] = route;
@@ -190,6 +205,15 @@ export class ScimBulkService {
       fail(op, error);
     }
   }
+}
+
+/**
+ * Over the tenant's budgets before anything was done, the whole request is refused (429 with Retry-After);
+ * once operations have been applied, the refused ones report it and the others keep their results.
+ */
+function budgetRefusal(error: unknown, done: number): ScimError {
+  if (done === 0 || !(error instanceof DomainError) || (error.kind !== 'RATE_LIMITED' && error.kind !== 'OVERLOADED')) throw error;
+  return new ScimError(429, error.message);
 }
 
 function isUserCreate(op: BulkOperation): boolean {

@@ -10,7 +10,7 @@ export type ScimType =
   | 'tooMany';
 
 /** The statuses a SCIM use case refuses with; the adapter sends them as they are, in the SCIM error schema. */
-export type ScimStatus = 400 | 403 | 404 | 409 | 413;
+export type ScimStatus = 400 | 403 | 404 | 409 | 413 | 429;
 
 /**
  * A SCIM-specific refusal (a bad filter, an unknown PATCH path, a duplicate userName). General refusals of the
