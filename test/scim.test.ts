@@ -221,7 +221,8 @@ describe('SCIM 2.0: Microsoft Entra ID', () => {
   };
 
   it('matches by externalId and userName, then updates in default mode (Replace, "False", filtered email path)', async () => {
-    const miss = await entra('GET', `/Users?filter=${encodeURIComponent('externalId eq "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef"')}`);
+    // The feature flag may travel on the tenant URL's query string: it changes nothing here.
+    const miss = await entra('GET', `/Users?aadOptscim062020&filter=${encodeURIComponent('externalId eq "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef"')}`);
     assert.equal(miss.status, 200);
     assert.equal(miss.body.totalResults, 0);
     const user = await createEntraUser('entra.user@example.com', '0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef');
