@@ -278,6 +278,27 @@ describe('SCIM 2.0: Microsoft Entra ID', () => {
     assert.equal(res.body.active, false);
   });
 
+  it('maps userType and the enterprise extension’s manager (Entra sends the manager id as the value)', async () => {
+    const manager = await createEntraUser('boss@example.com', 'boss-1');
+    const report = await createEntraUser('report@example.com', 'report-1');
+    const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+    const set = await entra('PATCH', `/Users/${report.id}`, patchOp({ op: 'Add', path: `${ENTERPRISE}:manager`, value: manager.id }, { op: 'Replace', path: 'userType', value: 'Employee' }));
+    assert.equal(set.status, 200, JSON.stringify(set.body));
+    assert.equal(set.body[ENTERPRISE].manager.value, manager.id);
+    assert.ok(set.body.schemas.includes(ENTERPRISE));
+    assert.equal(set.body.userType, 'Employee');
+    const [row] = await t.sql('select mgr.user_id, m.user_type from membership m join membership mgr on mgr.id = m.manager_id where m.user_id = $1', [report.id]);
+    assert.deepEqual(row, { user_id: manager.id, user_type: 'Employee' });
+    assertScimError(await entra('PATCH', `/Users/${report.id}`, patchOp({ op: 'Add', path: `${ENTERPRISE}:manager`, value: randomUUID() })), 400, 'invalidValue');
+    assertScimError(await entra('PATCH', `/Users/${report.id}`, patchOp({ op: 'Add', path: `${ENTERPRISE}:manager`, value: report.id })), 400, 'invalidValue');
+    const cleared = await entra('PATCH', `/Users/${report.id}`, patchOp({ op: 'remove', path: `${ENTERPRISE}:manager` }));
+    assert.equal(cleared.body[ENTERPRISE], undefined);
+    // On create, as an extension object.
+    const withManager = await entra('POST', '/Users', { schemas: [SCIM.user, ENTERPRISE], userName: 'report2@example.com', [ENTERPRISE]: { manager: { value: manager.id }, department: 'not stored' } });
+    assert.equal(withManager.status, 201, JSON.stringify(withManager.body));
+    assert.equal(withManager.body[ENTERPRISE].manager.value, manager.id);
+  });
+
   it('provisions groups: excludedAttributes=members, add and remove members (path "members" + value array, and by filter), 204', async () => {
     const users = [];
     for (let i = 0; i < 4; i++) users.push((await createEntraUser(`g${i}@example.com`, `gx-${i}`)).id as string);

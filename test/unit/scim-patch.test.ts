@@ -55,6 +55,17 @@ describe('SCIM PATCH normalisation: users', () => {
     );
   });
 
+  it('reads userType, the enterprise manager (a string or {value}), and ignores Okta’s password sync', () => {
+    const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+    assert.deepEqual(
+      normalizeUserPatch(body({ op: 'Replace', path: `${ENTERPRISE}:manager`, value: A.toUpperCase() }, { op: 'replace', path: 'userType', value: 'Contractor' }, { op: 'replace', value: { password: 'secret' } }), USER),
+      { managerId: A, userType: 'Contractor' },
+    );
+    assert.deepEqual(normalizeUserPatch(body({ op: 'replace', value: { [ENTERPRISE]: { manager: { value: B } } } }), USER), { managerId: B });
+    assert.deepEqual(normalizeUserPatch(body({ op: 'remove', path: `${ENTERPRISE}:manager` }), USER), { managerId: null });
+    refused(() => normalizeUserPatch(body({ op: 'replace', path: `${ENTERPRISE}:department`, value: 'x' }), USER), 'invalidPath');
+  });
+
   it('refuses read-only attributes, unknown paths and bad shapes with the right scimType', () => {
     for (const path of ['id', 'meta', 'groups', 'meta.lastModified', 'schemas']) refused(() => normalizeUserPatch(body({ op: 'replace', path, value: 'x' }), USER), 'mutability');
     refused(() => normalizeUserPatch(body({ op: 'replace', value: { id: A } }), USER), 'mutability');

@@ -71,6 +71,7 @@ export function schemas(baseUrl: string) {
       }),
       attribute('displayName'),
       attribute('nickName'),
+      attribute('userType'),
       attribute('emails', {
         type: 'complex',
         multiValued: true,
@@ -92,8 +93,13 @@ export function schemas(baseUrl: string) {
     schemas: [SCHEMA.schema],
     id: SCHEMA.enterpriseUser,
     name: 'EnterpriseUser',
-    description: 'Advertised for clients that expect it; none of its attributes is stored yet',
-    attributes: [],
+    description: 'Of the enterprise extension, the manager maps (another member of the tenant); its other attributes are not stored',
+    attributes: [
+      attribute('manager', {
+        type: 'complex',
+        subAttributes: [attribute('value', { description: 'The manager’s user id' }), attribute('$ref', { type: 'reference', referenceTypes: ['User'] })],
+      }),
+    ],
     meta: { resourceType: 'Schema', location: `${baseUrl}/Schemas/${SCHEMA.enterpriseUser}` },
   };
   const group = {

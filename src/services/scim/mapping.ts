@@ -1,6 +1,6 @@
 import { MembershipStatus } from '../../entities';
 import { badRequest } from './scim-error';
-import { memberIds, toBoolean } from './patch';
+import { managerId, memberIds, toBoolean } from './patch';
 import { PAGE, SCHEMA, stripCoreUrn } from './schemas';
 
 /** A member as the SCIM views read it (one row of membership joined with users). */
@@ -12,7 +12,10 @@ export interface ScimUserRow {
   familyName: string | null;
   displayName: string | null;
   nickName: string | null;
+  userType: string | null;
   externalId: string | null;
+  /** The manager's user id (the enterprise extension's `manager.value`). */
+  managerUserId: string | null;
   status: MembershipStatus;
   createdAt: Date;
   /** Loaded only when the response shows `groups`. */
@@ -54,6 +57,11 @@ export function toScimUser(row: ScimUserRow, baseUrl: string): ScimResourceJson 
   };
   if (row.externalId !== null) user.externalId = row.externalId;
   if (row.nickName !== null) user.nickName = row.nickName;
+  if (row.userType !== null) user.userType = row.userType;
+  if (row.managerUserId !== null) {
+    (user.schemas as string[]).push(SCHEMA.enterpriseUser);
+    user[SCHEMA.enterpriseUser] = { manager: { value: row.managerUserId, $ref: `${baseUrl}/Users/${row.managerUserId}` } };
+  }
   if (row.groups) user.groups = row.groups.map((g) => ({ value: g.id, display: g.name, $ref: `${baseUrl}/Groups/${g.id}`, type: 'direct' }));
   return user;
 }
@@ -162,7 +170,10 @@ export interface ScimUserInput {
   familyName: string | null;
   displayName: string | null;
   nickName: string | null;
+  userType: string | null;
   externalId: string | null;
+  /** The enterprise extension's manager (a user id of this tenant), or null. */
+  managerId: string | null;
   /** Absent: true on create, unchanged on replace. */
   active: boolean | null;
 }
@@ -191,9 +202,19 @@ export function parseUserInput(body: unknown): ScimUserInput {
     familyName: optionalText(n.familyName, 'name.familyName'),
     displayName: optionalText(b.displayName, 'displayName'),
     nickName: optionalText(b.nickName, 'nickName'),
+    userType: optionalText(b.userType, 'userType'),
     externalId: optionalText(b.externalId, 'externalId'),
+    managerId: enterpriseManager(b),
     active: b.active === undefined || b.active === null ? null : toBoolean(b.active, 'active'),
   };
+}
+
+function enterpriseManager(body: Record<string, unknown>): string | null {
+  const key = Object.keys(body).find((k) => k.toLowerCase() === SCHEMA.enterpriseUser.toLowerCase());
+  const extension = key ? body[key] : undefined;
+  if (extension === undefined || extension === null) return null;
+  if (typeof extension !== 'object' || Array.isArray(extension)) throw badRequest('invalidValue', `${SCHEMA.enterpriseUser} must be an object`);
+  return managerId((extension as Record<string, unknown>).manager);
 }
 
 export interface ScimGroupInput {

@@ -41,7 +41,10 @@ export interface UserChanges {
   familyName?: string | null;
   displayName?: string | null;
   nickName?: string | null;
+  userType?: string | null;
   externalId?: string | null;
+  /** The enterprise extension's manager: a user id of this tenant (canonical); null removes it. */
+  managerId?: string | null;
   active?: boolean;
 }
 
@@ -200,6 +203,16 @@ export function normalizeUserPatch(body: unknown, userId: string): UserChanges {
       case 'externalid':
         changes.externalId = removing ? null : toText(value, 'externalId');
         break;
+      case 'usertype':
+        changes.userType = removing ? null : toText(value, 'userType');
+        break;
+      case 'enterprise:manager':
+      case 'enterprise:manager.value':
+        changes.managerId = removing ? null : managerId(value);
+        break;
+      case 'password':
+        // Okta's password sync: passwords are never stored here (people sign in through their identity provider).
+        break;
       case 'name.givenname':
         changes.givenName = removing ? null : toText(value, 'name.givenName');
         break;
@@ -235,6 +248,14 @@ export function normalizeUserPatch(body: unknown, userId: string): UserChanges {
     }
   }
   return changes;
+}
+
+/** The enterprise extension's `manager`: `"<id>"` or `{"value": "<id>"}`; an empty value removes it. */
+export function managerId(value: unknown): string | null {
+  const raw = value && typeof value === 'object' && !Array.isArray(value) ? (value as { value?: unknown }).value : value;
+  if (raw === null || raw === undefined || raw === '') return null;
+  if (typeof raw !== 'string') throw badRequest('invalidValue', 'manager must be a user id or {"value": "<user id>"}');
+  return canonicalId(raw.trim());
 }
 
 /** Canonical user ids of `[{"value": "<id>"}, ...]`. */

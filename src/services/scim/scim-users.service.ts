@@ -113,7 +113,14 @@ export class ScimUserService {
     });
     // The invite's own checks of the email and the names (lengths, display controls).
     const people: ParsedInvite[] = [...inputs].map(([i, input]) =>
-      parseInvite(i, { email: input.userName, firstName: input.givenName, lastName: input.familyName, nickName: input.nickName }),
+      parseInvite(i, {
+        email: input.userName,
+        firstName: input.givenName,
+        lastName: input.familyName,
+        nickName: input.nickName,
+        userType: input.userType,
+        managerId: input.managerId,
+      }),
     );
     if (!people.length) return outcomes as CreateOutcome[];
     const release = await this.guard.check(tenantId, { owner: ctx.em, people: people.length });
@@ -242,7 +249,9 @@ export class ScimUserService {
       familyName: input.familyName,
       displayName: input.displayName,
       nickName: input.nickName,
+      userType: input.userType,
       externalId: input.externalId,
+      managerId: input.managerId,
       ...(input.active === null ? {} : { active: input.active }),
     });
   }
@@ -260,9 +269,9 @@ export class ScimUserService {
    */
   async updateScimMember(ctx: RequestContext, userId: string, changes: UserChanges): Promise<ScimResourceJson> {
     const tenantId = ctx.requireTenantPermission('tenant:admin');
-    // The invite's checks of the names given.
-    const parsed = parseInvite(0, { email: 'x@example.com', firstName: changes.givenName, lastName: changes.familyName, nickName: changes.nickName });
-    const problem = Object.values(parsed.problems)[0];
+    // The invite's checks of the names given (no email here: the person is named by id).
+    const parsed = parseInvite(0, { firstName: changes.givenName, lastName: changes.familyName, nickName: changes.nickName, userType: changes.userType });
+    const problem = parsed.problems.INVALID_INPUT;
     if (problem) throw badRequest('invalidValue', problem.message);
     const membershipId = await findMembershipId(ctx.em, tenantId, userId);
     if (!membershipId) throw notFound('User');
@@ -279,6 +288,8 @@ export class ScimUserService {
         if (changes.givenName !== undefined) membership.firstName = parsed.firstName;
         if (changes.familyName !== undefined) membership.lastName = parsed.lastName;
         if (changes.nickName !== undefined) membership.nickName = parsed.nickName;
+        if (changes.userType !== undefined) membership.userType = parsed.userType;
+        if (changes.managerId !== undefined) membership.manager = changes.managerId === null ? null : tx.getReference(Membership, await managerMembershipId(tx, tenantId, changes.managerId, membership.user.id));
         if (changes.displayName !== undefined) membership.displayName = changes.displayName;
         if (changes.externalId !== undefined) membership.externalId = changes.externalId;
         let revokeInvitations = false;
@@ -372,6 +383,14 @@ function createFailure(code: InviteErrorCode, message: string): ScimError {
   }
 }
 
+/** The membership of a manager named by user id: a current member of this tenant, not the member themself. */
+async function managerMembershipId(em: EntityManager, tenantId: string, managerUserId: string, memberUserId: string): Promise<string> {
+  if (managerUserId === memberUserId) throw badRequest('invalidValue', 'A member cannot be their own manager');
+  const id = await findMembershipId(em, tenantId, managerUserId);
+  if (!id) throw badRequest('invalidValue', `manager ${managerUserId} is not a member of this tenant`);
+  return id;
+}
+
 /** The membership of a SCIM user id in this tenant, unless REMOVED; null for ids of other tenants or none. */
 export async function findMembershipId(em: EntityManager, tenantId: string, userId: string): Promise<string | null> {
   if (!isUuid(userId)) return null;
@@ -388,10 +407,25 @@ export async function loadScimUsers(em: EntityManager, tenantId: string, members
   const ids = pgArrayLiteral(membershipIds);
   const [rows, groupRows] = await Promise.all([
     em.execute<
-      Array<{ id: string; user_id: string; email: string; first_name: string | null; last_name: string | null; display_name: string | null; nick_name: string | null; external_id: string | null; status: MembershipStatus; created_at: Date }>
+      Array<{
+        id: string;
+        user_id: string;
+        email: string;
+        first_name: string | null;
+        last_name: string | null;
+        display_name: string | null;
+        nick_name: string | null;
+        user_type: string | null;
+        external_id: string | null;
+        manager_user_id: string | null;
+        status: MembershipStatus;
+        created_at: Date;
+      }>
     >(
-      `select m.id, m.user_id, u.email, m.first_name, m.last_name, m.display_name, m.nick_name, m.external_id, m.status, m.created_at
-         from membership m join users u on u.id = m.user_id where m.tenant_id = ? and m.id = any(?::uuid[])`,
+      `select m.id, m.user_id, u.email, m.first_name, m.last_name, m.display_name, m.nick_name, m.user_type, m.external_id, mgr.user_id as manager_user_id, m.status, m.created_at
+         from membership m join users u on u.id = m.user_id
+         left join membership mgr on mgr.tenant_id = m.tenant_id and mgr.id = m.manager_id
+        where m.tenant_id = ? and m.id = any(?::uuid[])`,
       [tenantId, ids],
     ),
     options.groups
@@ -416,7 +450,9 @@ export async function loadScimUsers(em: EntityManager, tenantId: string, members
       familyName: r.last_name,
       displayName: r.display_name,
       nickName: r.nick_name,
+      userType: r.user_type,
       externalId: r.external_id,
+      managerUserId: r.manager_user_id,
       status: r.status,
       createdAt: new Date(r.created_at),
       groups: options.groups ? (groups.get(r.id) ?? []) : undefined,
