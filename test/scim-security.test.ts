@@ -105,6 +105,10 @@ describe('SCIM tokens, tenant isolation and bad input', () => {
     assertScimError(await scimA('POST', '/Users', { schemas: [SCIM.user], userName: 'not-an-email' }), 400, 'invalidValue');
     assertScimError(await scimA('POST', '/Users', { schemas: [SCIM.user] }), 400, 'invalidValue');
     assertScimError(await scimA('POST', '/Users', [1, 2]), 400, 'invalidSyntax');
+    assertScimError(await scimA('POST', '/Users', ''), 400, 'invalidSyntax');
+    assertScimError(await scimA('POST', '/Users', '{"__proto__": {"admin": true}, "schemas": []}'), 400, 'invalidSyntax');
+    assertScimError(await scimA('POST', '/Users', 'userName=x', { 'content-type': 'text/plain' }), 400, 'invalidSyntax');
+    assertScimError(await scimA('POST', '/Users', '<user/>', { 'content-type': 'application/xml' }), 415);
     assertScimError(await scimA('POST', '/Users', { schemas: [SCIM.user], userName: 'dup.ext@example.com', externalId: 'shared-ext' }), 409, 'uniqueness');
 
     const zero = await scimA('GET', '/Users?startIndex=0&count=1');
