@@ -114,6 +114,17 @@ describe('SCIM /Bulk and the set-based engine', () => {
     assert.equal(badPath.body.Operations[0].response.scimType, 'invalidPath');
   });
 
+  it('settles concurrent creates of one person and concurrent member changes without a 5xx', async () => {
+    const body = { schemas: [SCIM.user], userName: 'race@example.com', externalId: 'race-1' };
+    const answers = await Promise.all(Array.from({ length: 6 }, () => scim('POST', '/Users', body)));
+    assert.deepEqual(answers.map((a) => a.status).sort(), [201, 409, 409, 409, 409, 409], JSON.stringify(answers.map((a) => a.body)));
+    const group = (await scim('POST', '/Groups', { schemas: [SCIM.group], displayName: 'Race group' })).body.id;
+    const users = (await scim('GET', '/Users?count=20')).body.Resources.map((u: any) => u.id);
+    const patches = await Promise.all(users.map((value: string) => scim('PATCH', `/Groups/${group}`, patchOp({ op: 'add', path: 'members', value: [{ value }] }))));
+    assert.ok(patches.every((p) => p.status === 204), JSON.stringify(patches.map((p) => p.body)));
+    assert.equal((await scim('GET', `/Groups/${group}`)).body.members.length, users.length);
+  });
+
   it('changes the members of a large group without loading them', async () => {
     // A group of 2,000 members, written directly.
     const [{ id: groupId }] = await t.sql("insert into tenant_group (id, tenant_id, name, created_at) values (gen_random_uuid(), $1, 'Large', now()) returning id", [tenant.tenantId]);
