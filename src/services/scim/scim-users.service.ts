@@ -182,6 +182,8 @@ export class ScimUserService {
     if (!plans.length) return new Map();
 
     const now = new Date();
+    // The invite's rows (users, memberships, reused memberships, sorted for lock order). The invitation rows it
+    // also builds are not written: SCIM members get no invitation, so the email options here are inert.
     const { rows, invited } = buildInviteRows(plans, {
       tenantId,
       invitedBy,
