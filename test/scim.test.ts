@@ -240,6 +240,7 @@ describe('SCIM 2.0: Microsoft Entra ID', () => {
         { op: 'Replace', path: 'displayName', value: 'Entra Renamed' },
         { op: 'Replace', path: 'name.givenName', value: 'Entrada' },
         { op: 'Add', path: 'emails[type eq "work"].value', value: 'entra.user@example.com' },
+        { op: 'Replace', path: 'emails[type eq "work"].primary', value: true },
         { op: 'Replace', path: 'externalId', value: 'ext-2' },
         { op: 'Replace', path: 'active', value: 'False' },
       ),
@@ -303,7 +304,13 @@ describe('SCIM 2.0: Microsoft Entra ID', () => {
   it('provisions groups: excludedAttributes=members, add and remove members (path "members" + value array, and by filter), 204', async () => {
     const users = [];
     for (let i = 0; i < 4; i++) users.push((await createEntraUser(`g${i}@example.com`, `gx-${i}`)).id as string);
-    const created = await entra('POST', '/Groups', { schemas: [SCIM.group], externalId: 'e-group-1', displayName: 'Entra Group', meta: { resourceType: 'Group' } });
+    // Entra's documented create lists its own ADSCIM schema beside the core one.
+    const created = await entra('POST', '/Groups', {
+      schemas: [SCIM.group, 'http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group'],
+      externalId: 'e-group-1',
+      displayName: 'Entra Group',
+      meta: { resourceType: 'Group' },
+    });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const gid = created.body.id;
 

@@ -178,7 +178,11 @@ export interface ScimUserInput {
   active: boolean | null;
 }
 
-const KNOWN_USER_SCHEMAS = new Set([SCHEMA.user.toLowerCase(), SCHEMA.enterpriseUser.toLowerCase()]);
+/** Entra ID lists its own schema beside the core one on creates; nothing of it is read. */
+const ENTRA_USER_SCHEMA = 'http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/User';
+const ENTRA_GROUP_SCHEMA = 'http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group';
+const KNOWN_USER_SCHEMAS = new Set([SCHEMA.user, SCHEMA.enterpriseUser, ENTRA_USER_SCHEMA].map((s) => s.toLowerCase()));
+const KNOWN_GROUP_SCHEMAS = new Set([SCHEMA.group, ENTRA_GROUP_SCHEMA].map((s) => s.toLowerCase()));
 
 function optionalText(value: unknown, name: string): string | null {
   if (value === undefined || value === null) return null;
@@ -226,7 +230,7 @@ export interface ScimGroupInput {
 export function parseGroupInput(body: unknown): ScimGroupInput {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('invalidSyntax', 'The body must be a Group object');
   const b = body as Record<string, unknown>;
-  checkSchemas(b.schemas, SCHEMA.group, new Set([SCHEMA.group.toLowerCase()]));
+  checkSchemas(b.schemas, SCHEMA.group, KNOWN_GROUP_SCHEMAS);
   const displayName = optionalText(b.displayName, 'displayName');
   if (!displayName) throw badRequest('invalidValue', 'displayName is required');
   return { displayName, members: b.members === undefined || b.members === null ? null : memberIds(b.members, 'members') };

@@ -235,6 +235,11 @@ export function normalizeUserPatch(body: unknown, userId: string): UserChanges {
           }
         }
         break;
+      case 'emails.primary':
+      case 'emails.type':
+        // Entra sends `emails[type eq "work"].primary: true` beside the value: a member's one email is the primary work one.
+        if (path.filter && !selectsWorkEmail(path.filter)) throw badRequest('noTarget', `${path.raw}: a member has one email, of type work`);
+        break;
       case 'emails':
       case 'emails.value': {
         if (removing) throw badRequest('mutability', 'A member always has their email; it cannot be removed');
