@@ -87,9 +87,12 @@ export function createServices(config: AppConfig, orm: MikroORM): Services {
   const admission = new BulkAdmission(config.admission);
   // People in flight in this process first (cheap, and released on refusal), then the budgets shared in PostgreSQL.
   const guard = guards(admission, new BulkInviteRateLimiter(new TenantBudgets(orm), config.rateLimit));
+  // SCIM writes count their people (BULK_INVITE_USERS_PER_MINUTE) but not as bulk requests: an identity provider
+  // sends one request per change, and an initial import would otherwise exhaust BULK_INVITE_RATE_LIMIT at once.
+  const scimGuard = guards(admission, new BulkInviteRateLimiter(new TenantBudgets(orm), { ...config.rateLimit, bulkRequestsPerWindow: 0 }));
   const scimBaseUrl = `${config.publicUrl}/scim/v2`;
-  const scimUsers = new ScimUserService(guard, scimBaseUrl);
-  const scimGroups = new ScimGroupService(guard, scimBaseUrl);
+  const scimUsers = new ScimUserService(scimGuard, scimBaseUrl);
+  const scimGroups = new ScimGroupService(scimGuard, scimBaseUrl);
   return {
     scim: { users: scimUsers, groups: scimGroups, bulk: new ScimBulkService(scimUsers, scimGroups), tokens: new ScimTokenAuthenticator() },
     admission,

@@ -155,13 +155,14 @@ describe('SCIM writes count against BULK_INVITE_USERS_PER_MINUTE', () => {
   let scim: ReturnType<typeof scimClient>;
 
   before(async () => {
-    t = await createTestApp({ BULK_INVITE_USERS_PER_MINUTE: '3' });
+    // One bulk request per window: SCIM requests must not count against it (only their people do).
+    t = await createTestApp({ BULK_INVITE_USERS_PER_MINUTE: '3', BULK_INVITE_RATE_LIMIT: '1' });
     const tenant = await t.seedTenant('Limited');
     scim = scimClient(t, (await createScimToken(t, tenant)).secret);
   });
   after(async () => t?.close());
 
-  it('refuses a Bulk over the budget with 429 and Retry-After, writing nothing; single writes count too', async () => {
+  it('refuses a Bulk over the people budget with 429 and Retry-After, writing nothing; single writes count people, not requests', async () => {
     const over = await scim('POST', '/Bulk', bulk(Array.from({ length: 4 }, (_, i) => userOp(`r${i}`, `r${i}@example.com`))));
     assertScimError(over, 429);
     assert.ok(Number(over.headers['retry-after']) >= 1);

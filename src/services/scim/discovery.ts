@@ -4,7 +4,6 @@ import { BULK_LIMITS, PAGE, SCHEMA } from './schemas';
 export function serviceProviderConfig(baseUrl: string) {
   return {
     schemas: [SCHEMA.serviceProviderConfig],
-    documentationUri: `${baseUrl.replace(/\/scim\/v2$/, '')}/docs`,
     patch: { supported: true },
     bulk: { supported: true, maxOperations: BULK_LIMITS.maxOperations, maxPayloadSize: BULK_LIMITS.maxPayloadSize },
     filter: { supported: true, maxResults: PAGE.maxCount },
