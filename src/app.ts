@@ -217,7 +217,7 @@ export async function buildApp(options: { config: AppConfig; orm: MikroORM; log:
   await registerOpenApi(server, config.publicUrl);
   await server.register(aptlydoneRoutes, { bulkInvites: services.bulkInvites });
   await server.register(royaltiRoutes, { bulkInvites: services.bulkInvites });
-  await server.register(scimRoutes, { prefix: '/scim/v2', ...services.scim, contextDeps, baseUrl: `${config.publicUrl}/scim/v2` });
+  await server.register(scimRoutes, { prefix: '/scim/v2', ...services.scim, admission: services.admission, contextDeps, baseUrl: `${config.publicUrl}/scim/v2` });
   await server.register(acceptPageRoutes, { config, invitations: services.invitations });
   if (!config.isProduction) await server.register(devMailboxRoutes, { orm });
   if (!config.isProduction) await server.register(localExplorerRoutes);

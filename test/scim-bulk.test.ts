@@ -173,3 +173,32 @@ describe('SCIM writes count against BULK_INVITE_USERS_PER_MINUTE', () => {
     assert.equal((await scim('GET', '/Users')).status, 200);
   });
 });
+
+describe('SCIM /Bulk and the people in flight', () => {
+  let t: TestApp;
+  let tenant: SeededTenant;
+  let scim: ReturnType<typeof scimClient>;
+
+  before(async () => {
+    t = await createTestApp({ BULK_INVITE_HEAVY_USERS: '10', BULK_INVITE_TENANT_USERS_IN_FLIGHT: '100' });
+    tenant = await t.seedTenant('In flight');
+    scim = scimClient(t, (await createScimToken(t, tenant)).secret);
+  });
+  after(async () => t?.close());
+
+  it('admits a heavy Bulk by its Content-Length beside the tenant’s other heavy work, and releases it when answered', async () => {
+    const body = bulk(Array.from({ length: 60 }, (_, i) => userOp(`f${i}`, `flight${i}@example.com`)));
+    const other = {};
+    t.app.services.admission.admit(other, tenant.tenantId, 90);
+    // Two operations in a 50 KB body: only the Content-Length stage weighs it as heavy.
+    const refused = await scim('POST', '/Bulk', bulk([userOp('p1', 'padded1@example.com'), userOp('p2', 'padded2@example.com')], { padding: 'x'.repeat(50_000) }));
+    assertScimError(refused, 429);
+    assert.ok(Number(refused.headers['retry-after']) >= 1);
+    assert.equal((await scim('GET', '/Users')).body.totalResults, 0, 'refused before anything was written');
+    t.app.services.admission.close(other);
+    const admitted = await scim('POST', '/Bulk', body);
+    assert.equal(admitted.status, 200);
+    assert.equal(admitted.body.Operations.filter((o: any) => o.status === '201').length, 60);
+    assert.equal(t.app.services.admission.inFlight(tenant.tenantId), 0, 'released once answered');
+  });
+});

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createScimRequestContext, type ContextFactoryDeps } from '../context';
 import type { Logger } from '../logger';
 import { classifyRestError } from '../rest/error-envelope';
+import { BYTES_PER_PERSON, type BulkAdmission } from '../http/admission';
 import { classifyInfrastructureError } from '../http/infrastructure-errors';
 import { resourceTypes, schemas, serviceProviderConfig } from '../services/scim/discovery';
 import { scimErrorBody, type ScimBulkService } from '../services/scim/scim-bulk.service';
@@ -12,6 +13,8 @@ import type { ListQuery, ScimUserService } from '../services/scim/scim-users.ser
 import { BULK_LIMITS, SCHEMA } from '../services/scim/schemas';
 
 export interface ScimRouteOptions {
+  /** People in flight (src/http/admission.ts): a Bulk is admitted by its Content-Length before its body is read. */
+  admission: BulkAdmission;
   users: ScimUserService;
   groups: ScimGroupService;
   bulk: ScimBulkService;
@@ -53,7 +56,7 @@ const BEARER = /^Bearer\s+(\S+)\s*$/i;
  * context bound to the token's tenant, and hands bodies and query strings to src/services/scim.
  */
 export async function scimRoutes(app: FastifyInstance, options: ScimRouteOptions): Promise<void> {
-  const { users, groups, bulk, tokens, contextDeps, baseUrl } = options;
+  const { admission, users, groups, bulk, tokens, contextDeps, baseUrl } = options;
 
   // Okta and Entra send application/scim+json; Okta's tests send application/json. Both as fastify parses JSON
   // (prototype poisoning refused), except that an empty body is no body: clients send a content type on DELETE too.
@@ -74,6 +77,13 @@ export async function scimRoutes(app: FastifyInstance, options: ScimRouteOptions
       return sendError(reply, 401, 'A valid SCIM token is required: Authorization: Bearer <SCIM token>');
     }
     request.ctx = createScimRequestContext(contextDeps, { requestId: String(request.id), tenantId: token.tenantId, tokenId: token.tokenId });
+    // Like the other bulk routes (useBulkAdmission, which runs before the token is known here): held until the
+    // response is sent, then released by its onResponse hook; a refusal is answered by the error handler.
+    if (request.method === 'POST' && request.routeOptions.url?.endsWith('/Bulk')) {
+      admission.open(request.ctx.em);
+      const length = Number(request.headers['content-length']);
+      if (Number.isFinite(length) && length > 0) admission.admit(request.ctx.em, token.tenantId, Math.ceil(length / BYTES_PER_PERSON));
+    }
   });
   app.setErrorHandler((error, request, reply) => answerError(error, request, reply));
   app.setNotFoundHandler((_request, reply) => sendError(reply, 404, 'No such SCIM endpoint'));
