@@ -126,6 +126,7 @@ describe('SCIM tokens, tenant isolation and bad input', () => {
       assertScimError(await scimA('GET', `/Users?filter=${encodeURIComponent(filter)}`), 400, 'invalidFilter');
     }
     assertScimError(await scimA('GET', `/Groups?filter=${encodeURIComponent('members.display eq "x"')}`), 400, 'invalidFilter');
+    assertScimError(await scimA('GET', `/Users?filter=${encodeURIComponent('userName eq "x@example.com"')}&filter=${encodeURIComponent('id pr')}`), 400, 'invalidFilter');
     assertScimError(await scimA('GET', `/Users?filter=${encodeURIComponent(`${'userName eq "x" or '.repeat(200)}userName eq "y"`)}`), 400, 'invalidFilter');
     // Quotes and SQL in values are only ever parameters.
     const quoted = await scimA('GET', `/Users?filter=${encodeURIComponent(`userName eq "x' or '1'='1"`)}`);

@@ -110,3 +110,10 @@ function supported(resource: ScimResource): string {
     ? 'userName, externalId, id, emails.value, emails[type eq "work"].value, displayName'
     : 'displayName, id, externalId, members[value eq "..."]';
 }
+
+/** The `filter` query parameter of a list: absent or blank matches everything; given twice (an array) is refused. */
+export function listFilter(filter: unknown, resource: ScimResource): SqlCondition {
+  if (filter === undefined || (typeof filter === 'string' && !filter.trim())) return TRUE;
+  if (typeof filter !== 'string') throw invalid('filter must be given once');
+  return translateFilter(filter, resource);
+}

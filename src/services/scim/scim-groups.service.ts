@@ -7,7 +7,7 @@ import { cleanName, deleteCatalogItem } from '../catalog.service';
 import { DomainError } from '../errors';
 import { canonicalId, isUuid } from '../ids';
 import type { BulkInviteGuard } from '../ports';
-import { translateFilter } from './filter';
+import { listFilter } from './filter';
 import { listResponse, parseGroupInput, parsePaging, parseProjection, project, shows, toScimGroup, type ScimGroupRow, type ScimResourceJson } from './mapping';
 import { normalizeGroupPatch, type GroupChanges } from './patch';
 import { SCHEMA } from './schemas';
@@ -32,7 +32,7 @@ export class ScimGroupService {
     const tenantId = ctx.requireTenantPermission('tenant:admin');
     const paging = parsePaging(query);
     const projection = parseProjection(query, SCHEMA.group);
-    const condition = typeof query.filter === 'string' && query.filter.trim() ? translateFilter(query.filter, 'Group') : { sql: 'true', params: [] };
+    const condition = listFilter(query.filter, 'Group');
     const from = `from tenant_group g where g.tenant_id = ? and ${condition.sql}`;
     const params = [tenantId, ...condition.params];
     const [[{ count }], rows] = await Promise.all([

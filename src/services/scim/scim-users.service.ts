@@ -16,7 +16,7 @@ import { UnreachableCaseError } from '../errors';
 import { canonicalId, isUuid } from '../ids';
 import { MemberService } from '../member.service';
 import type { BulkInviteGuard } from '../ports';
-import { translateFilter, type SqlCondition } from './filter';
+import { listFilter, type SqlCondition } from './filter';
 import {
   listResponse,
   parsePaging,
@@ -68,7 +68,7 @@ export class ScimUserService {
     const tenantId = ctx.requireTenantPermission('tenant:admin');
     const paging = parsePaging(query);
     const projection = parseProjection(query, SCHEMA.user);
-    const condition = typeof query.filter === 'string' && query.filter.trim() ? translateFilter(query.filter, 'User') : { sql: 'true', params: [] };
+    const condition = listFilter(query.filter, 'User');
     const { countSql, pageSql, params, pageParams } = scimUserListSql(tenantId, condition, paging);
     const [[{ count }], rows] = await Promise.all([
       ctx.em.execute<Array<{ count: string }>>(countSql, params),
