@@ -5,7 +5,8 @@
  * service; the our-schema floor writes them into our tables. Prints a markdown table and the targets, and writes
  * bench/results.json. `--smoke` runs a tiny N once, to keep the benchmark working in CI.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { hashToken } from '../src/services/tokens';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -102,6 +103,42 @@ async function serviceRun(base: string, token: string, catalog: Catalog, n: numb
   const ms = performance.now() - started;
   if (result.data?.bulkInviteUsers.successful !== n) throw new Error(`service run failed: ${JSON.stringify(result).slice(0, 500)}`);
   return ms;
+}
+
+/** bulkInviteUsers of `n` plain people (no references), over HTTP: the yardstick of the SCIM Bulk. */
+async function plainInviteRun(base: string, token: string, n: number): Promise<number> {
+  const body = JSON.stringify({ query: MUTATION, variables: { input: { users: people(n, 'plain'), sendEmail: false } } });
+  const started = performance.now();
+  const response = await fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
+  const result = (await response.json()) as { data?: { bulkInviteUsers: { successful: number } } };
+  const ms = performance.now() - started;
+  if (result.data?.bulkInviteUsers.successful !== n) throw new Error(`plain invite run failed: ${JSON.stringify(result).slice(0, 500)}`);
+  return ms;
+}
+
+/** POST /scim/v2/Bulk with `n` user creates, over HTTP. */
+async function scimBulkRun(base: string, scimToken: string, n: number): Promise<number> {
+  const Operations = people(n, 'scim').map((p, i) => ({
+    method: 'POST',
+    path: '/Users',
+    bulkId: `u${i}`,
+    data: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: p.email, name: { givenName: p.firstName, familyName: p.lastName } },
+  }));
+  const body = JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'], Operations });
+  const started = performance.now();
+  const response = await fetch(`${base}/scim/v2/Bulk`, { method: 'POST', headers: { 'content-type': 'application/scim+json', authorization: `Bearer ${scimToken}` }, body });
+  const result = (await response.json()) as { Operations?: Array<{ status: string }> };
+  const ms = performance.now() - started;
+  if (result.Operations?.filter((o) => o.status === '201').length !== n) throw new Error(`SCIM bulk run failed: ${JSON.stringify(result).slice(0, 500)}`);
+  return ms;
+}
+
+/** A SCIM token of the bench tenant, written directly (the GraphQL mutation needs tenant:admin). */
+async function benchScimToken(client: Client, tenantId: string): Promise<string> {
+  const id = randomUUID();
+  const secret = randomBytes(32).toString('base64url');
+  await client.query('insert into scim_token (id, tenant_id, secret_hash, created_at) values ($1, $2, $3, now())', [id, tenantId, hashToken(secret)]);
+  return `scim_${id.replace(/-/g, '')}_${secret}`;
 }
 
 /**
@@ -516,6 +553,22 @@ async function main() {
       rows.push(row);
       process.stderr.write(` N=${n} done\n`);
     }
+    // SCIM /Bulk of user creates against bulkInviteUsers of as many plain people, interleaved.
+    const scimToken = await benchScimToken(floorClient, catalog.tenantId);
+    const scimN = smoke ? 20 : 1_000;
+    await scimBulkRun(base, scimToken, 20);
+    const scimRuns: number[] = [];
+    const plainRuns: number[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      plainRuns.push(await plainInviteRun(base, token, scimN));
+      scimRuns.push(await scimBulkRun(base, scimToken, scimN));
+    }
+    const scim = {
+      n: scimN,
+      scimBulkMs: Math.round(median(scimRuns)),
+      bulkInviteUsersMs: Math.round(median(plainRuns)),
+      ratio: Number((median(scimRuns) / median(plainRuns)).toFixed(2)),
+    };
     await floorClient.end();
     const rest = await restThroughput(base, token);
     server.child.kill('SIGTERM');
@@ -546,9 +599,11 @@ async function main() {
       `Email drain: ${drain.emails.toLocaleString('en')} queued invitations → ${drain.delivered.toLocaleString('en')} delivered in ${drain.httpCalls} Postmark calls, ${drain.seconds} s (the fake server itself spent ${drain.fakeServerSeconds} s accepting them).`,
       '',
       isolationReport(isolated),
+      '',
+      `SCIM \`POST /scim/v2/Bulk\` with ${scim.n.toLocaleString('en')} user creates: ${scim.scimBulkMs} ms, against ${scim.bulkInviteUsersMs} ms for bulkInviteUsers of as many plain people (sendEmail false): ${scim.ratio}× (target: within 2×).`,
     ].join('\n');
     console.log(`\n${table}\n`);
-    const results = { date: new Date().toISOString(), smoke, machine, runs: RUNS, sizes: rows, targets, rest, drain, isolation: isolated };
+    const results = { date: new Date().toISOString(), smoke, machine, runs: RUNS, sizes: rows, targets, rest, drain, isolation: isolated, scim };
     writeFileSync(join(__dirname, smoke ? 'results.smoke.json' : 'results.json'), JSON.stringify(results, null, 2) + '\n');
   } finally {
     if (server) {

@@ -34,12 +34,26 @@ import { devMailboxRoutes } from './dev/dev-mailbox.routes';
 import { localExplorerRoutes, withLocalExplorerLink } from './dev/local-explorer';
 import { registerOpenApi } from './rest/openapi';
 import { royaltiRoutes } from './rest/royalti.routes';
+import { scimRoutes } from './scim/scim.routes';
+import { ScimBulkService } from './services/scim/scim-bulk.service';
+import { ScimGroupService } from './services/scim/scim-groups.service';
+import { ScimTokenAuthenticator } from './services/scim/scim-token.service';
+import { ScimUserService } from './services/scim/scim-users.service';
 
 export interface Services {
   bulkInvites: BulkInviteService;
   /** People in flight in heavy bulk requests (src/http/admission.ts), shared by the HTTP hook and the service. */
   admission: BulkAdmission;
   invitations: InvitationService;
+  scim: ScimServices;
+}
+
+/** SCIM provisioning (src/services/scim): its writes pass the bulk invites' guard (people in flight, per-minute budget). */
+export interface ScimServices {
+  users: ScimUserService;
+  groups: ScimGroupService;
+  bulk: ScimBulkService;
+  tokens: ScimTokenAuthenticator;
 }
 
 export interface App {
@@ -73,7 +87,14 @@ export function createServices(config: AppConfig, orm: MikroORM): Services {
   const admission = new BulkAdmission(config.admission);
   // People in flight in this process first (cheap, and released on refusal), then the budgets shared in PostgreSQL.
   const guard = guards(admission, new BulkInviteRateLimiter(new TenantBudgets(orm), config.rateLimit));
+  // SCIM writes count their people (BULK_INVITE_USERS_PER_MINUTE) but not as bulk requests: an identity provider
+  // sends one request per change, and an initial import would otherwise exhaust BULK_INVITE_RATE_LIMIT at once.
+  const scimGuard = guards(admission, new BulkInviteRateLimiter(new TenantBudgets(orm), { ...config.rateLimit, bulkRequestsPerWindow: 0 }));
+  const scimBaseUrl = `${config.publicUrl}/scim/v2`;
+  const scimUsers = new ScimUserService(scimGuard, scimBaseUrl);
+  const scimGroups = new ScimGroupService(scimGuard, scimBaseUrl);
   return {
+    scim: { users: scimUsers, groups: scimGroups, bulk: new ScimBulkService(scimUsers, scimGroups), tokens: new ScimTokenAuthenticator() },
     admission,
     bulkInvites: new BulkInviteService(config, graphileEmailQueue, guard, {
       finished(outcome) {
@@ -196,6 +217,7 @@ export async function buildApp(options: { config: AppConfig; orm: MikroORM; log:
   await registerOpenApi(server, config.publicUrl);
   await server.register(aptlydoneRoutes, { bulkInvites: services.bulkInvites });
   await server.register(royaltiRoutes, { bulkInvites: services.bulkInvites });
+  await server.register(scimRoutes, { prefix: '/scim/v2', ...services.scim, admission: services.admission, contextDeps, baseUrl: `${config.publicUrl}/scim/v2` });
   await server.register(acceptPageRoutes, { config, invitations: services.invitations });
   if (!config.isProduction) await server.register(devMailboxRoutes, { orm });
   if (!config.isProduction) await server.register(localExplorerRoutes);

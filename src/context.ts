@@ -82,3 +82,17 @@ async function tenantExists(deps: ContextFactoryDeps, tenantId: string): Promise
     return true;
   }
 }
+
+/** Permissions a SCIM token acts with in its tenant: it provisions members and groups, nothing else reaches it. */
+const SCIM_PERMISSIONS: ReadonlySet<string> = new Set<Permission>(['tenant:admin']);
+
+/**
+ * The request context of a request authenticated by a SCIM token (src/scim): the same shape as a JWT's, bound
+ * to the token's tenant; the viewer's id names the token (`invitedBy` of the members it creates).
+ */
+export function createScimRequestContext(deps: ContextFactoryDeps, request: { requestId: string; tenantId: string; tokenId: string }): RequestContext {
+  const em = deps.orm.em.fork({ clear: true, loggerContext: { requestId: request.requestId } });
+  em.setFilterParams('tenant', { tenantId: request.tenantId });
+  const viewer: Viewer = { userId: `scim-token:${request.tokenId}`, tenantId: request.tenantId, permissions: SCIM_PERMISSIONS };
+  return new RequestContext(request.requestId, em, deps.log.child({ requestId: request.requestId }), viewer);
+}

@@ -48,6 +48,7 @@ describe('tenant scoping', () => {
       'Position',
       'RateLimitUsage',
       'Role',
+      'ScimToken',
     ]);
     const em = t.orm.em.fork();
     for (const meta of owned) {

@@ -3,23 +3,29 @@ import { pgArrayLiteral } from './pg-array';
 import type { MembershipReinvite } from '../services/bulk-invite/build-rows';
 
 /**
- * People invited again into a tenant they had left (revoked or removed): their membership row is reused,
+ * People invited (or provisioned by SCIM) again into a tenant they had left (revoked or removed): their membership row is reused,
  * its details replaced and its role, group and position links dropped (the new ones are inserted next).
  * One UPDATE and one DELETE per link table, whatever the number of people.
  */
-export async function reinviteMemberships(tx: EntityManager, tenantId: string, rows: readonly MembershipReinvite[]): Promise<void> {
+export async function reinviteMemberships(
+  tx: EntityManager,
+  tenantId: string,
+  rows: readonly MembershipReinvite[],
+  /** SCIM provisions people straight into ACTIVE (no invitation); invites make them INVITED. */
+  status: 'INVITED' | 'ACTIVE' = 'INVITED',
+): Promise<void> {
   if (!rows.length) return;
   const col = <K extends keyof MembershipReinvite>(key: K) => pgArrayLiteral(rows.map((r) => (r[key] ?? null) as string | null));
   const metadataCol = pgArrayLiteral(rows.map((r) => (r.metadata ? JSON.stringify(r.metadata) : null)));
   await tx.execute(
-    `update membership m set status = 'INVITED', activated_at = null,
+    `update membership m set status = ?, activated_at = case when ?::text = 'ACTIVE' then now() else null end,
        first_name = v.first_name, last_name = v.last_name, nick_name = v.nick_name, user_type = v.user_type,
        ipi = v.ipi, phone = v.phone, country = v.country, manager_id = v.manager_id, invited_by = v.invited_by,
        metadata = v.metadata::jsonb
      from unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::uuid[], ?::text[], ?::text[])
        as v(id, first_name, last_name, nick_name, user_type, ipi, phone, country, manager_id, invited_by, metadata)
      where m.id = v.id and m.tenant_id = ?`,
-    [col('id'), col('firstName'), col('lastName'), col('nickName'), col('userType'), col('ipi'), col('phone'), col('country'), col('manager'), col('invitedBy'), metadataCol, tenantId],
+    [status, status, col('id'), col('firstName'), col('lastName'), col('nickName'), col('userType'), col('ipi'), col('phone'), col('country'), col('manager'), col('invitedBy'), metadataCol, tenantId],
     'run',
   );
   const ids = pgArrayLiteral(rows.map((r) => r.id));

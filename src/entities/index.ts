@@ -5,12 +5,13 @@ import { IdempotencyRecord } from './idempotency-record.entity';
 import { Invitation } from './invitation.entity';
 import { Membership, MembershipGroup, MembershipPosition, MembershipRole } from './membership.entity';
 import { RateLimitUsage } from './rate-limit-usage.entity';
+import { ScimToken } from './scim-token.entity';
 import { Tenant } from './tenant.entity';
 import { User } from './user.entity';
 
 export * from './enums';
 export { Tenant, User, Membership, MembershipRole, MembershipGroup, MembershipPosition, Role, Group, Position };
-export { Invitation, IdempotencyRecord, DevMail, EmailQuota, RateLimitUsage };
+export { Invitation, IdempotencyRecord, DevMail, EmailQuota, RateLimitUsage, ScimToken };
 
 export const entities = [
   Tenant,
@@ -27,6 +28,7 @@ export const entities = [
   DevMail,
   EmailQuota,
   RateLimitUsage,
+  ScimToken,
 ];
 
 export { TENANT_FILTER, addTenantFilter, isTenantOwned } from './tenant-scoped';

@@ -24,6 +24,12 @@ import { User } from './user.entity';
   expression:
     'create index "membership_tenant_last_name_prefix_idx" on "membership" ("tenant_id", lower("last_name") text_pattern_ops)',
 })
+// SCIM: the identity provider's id for this person, unique per tenant (filters by externalId use it).
+@Unique({
+  name: 'membership_tenant_external_id_unique',
+  expression:
+    'create unique index "membership_tenant_external_id_unique" on "membership" ("tenant_id", "external_id") where "external_id" is not null',
+})
 export class Membership extends TenantScoped {
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -43,6 +49,14 @@ export class Membership extends TenantScoped {
 
   @Property({ type: 'text', nullable: true })
   nickName?: string | null;
+
+  /** SCIM `displayName` as the identity provider sent it (null: shown as the first and last names). */
+  @Property({ type: 'text', nullable: true })
+  displayName?: string | null;
+
+  /** SCIM `externalId`: the identity provider's own id for this person in this tenant. */
+  @Property({ type: 'text', nullable: true })
+  externalId?: string | null;
 
   @Property({ type: 'text', nullable: true })
   userType?: string | null;

@@ -6,6 +6,7 @@ import { CatalogResolver } from './catalog.resolver';
 import { InvitationResolver } from './invitation.resolver';
 import { MemberResolver } from './member.resolver';
 import { MemberService } from '../services/member.service';
+import { ScimTokenResolver } from './scim-token.resolver';
 import { TenantSettingsResolver } from './tenant-settings.resolver';
 
 export interface ResolverServices {
@@ -21,9 +22,10 @@ export async function buildGraphQLSchema(services: ResolverServices) {
     // Members need no configuration; bulk resend and revoke are the invitation service's.
     [MemberResolver, new MemberResolver(new MemberService(), services.invitations)],
     [TenantSettingsResolver, new TenantSettingsResolver()],
+    [ScimTokenResolver, new ScimTokenResolver()],
   ]);
   const schema = await buildSchema({
-    resolvers: [CatalogResolver, InvitationResolver, MemberResolver, TenantSettingsResolver],
+    resolvers: [CatalogResolver, InvitationResolver, MemberResolver, TenantSettingsResolver, ScimTokenResolver],
     container: { get: (someClass) => instances.get(someClass) },
     validate: false,
   });

@@ -7,7 +7,7 @@ import { hasDisplayControl } from './unsafe-text';
 
 const MAX_NAME_LENGTH = 100;
 
-function cleanName(label: string, raw: string): string {
+export function cleanName(label: string, raw: string): string {
   const name = raw.trim();
   // Names end up in email subjects and admin screens: no controls, line breaks or bidi overrides.
   if (!name || name.length > MAX_NAME_LENGTH || hasDisplayControl(name)) {
