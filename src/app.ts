@@ -34,12 +34,18 @@ import { devMailboxRoutes } from './dev/dev-mailbox.routes';
 import { localExplorerRoutes, withLocalExplorerLink } from './dev/local-explorer';
 import { registerOpenApi } from './rest/openapi';
 import { royaltiRoutes } from './rest/royalti.routes';
+import { EventLogService } from './services/events';
+import { WebhookEndpointService } from './services/webhooks/webhook-endpoint.service';
+import { SecretBox } from './services/webhooks/secrets';
+import { targetPolicy } from './services/webhooks/target-guard';
 
 export interface Services {
   bulkInvites: BulkInviteService;
   /** People in flight in heavy bulk requests (src/http/admission.ts), shared by the HTTP hook and the service. */
   admission: BulkAdmission;
   invitations: InvitationService;
+  eventLog: EventLogService;
+  webhookEndpoints: WebhookEndpointService;
 }
 
 export interface App {
@@ -86,6 +92,8 @@ export function createServices(config: AppConfig, orm: MikroORM): Services {
       },
     }),
     invitations: new InvitationService(config, graphileEmailQueue),
+    eventLog: new EventLogService(),
+    webhookEndpoints: new WebhookEndpointService(targetPolicy(config), new SecretBox(config.webhooks.secretKey)),
   };
 }
 

@@ -98,6 +98,10 @@ export class Invitation extends TenantScoped {
   @Property({ type: 'datetime', nullable: true })
   revokedAt?: Date | null;
 
+  /** When the expiry sweep wrote this invitation's `invitation.expired` event; a resend clears it. */
+  @Property({ type: 'datetime', nullable: true })
+  expiryRecordedAt?: Date | null;
+
   /** When `resendInvitation` last queued an email: the cooldown runs from here. */
   @Property({ type: 'datetime', nullable: true })
   lastResentAt?: Date | null;

@@ -7,10 +7,15 @@ import { InvitationResolver } from './invitation.resolver';
 import { MemberResolver } from './member.resolver';
 import { MemberService } from '../services/member.service';
 import { TenantSettingsResolver } from './tenant-settings.resolver';
+import { EventsResolver } from './events.resolver';
+import type { EventLogService } from '../services/events';
+import type { WebhookEndpointService } from '../services/webhooks/webhook-endpoint.service';
 
 export interface ResolverServices {
   bulkInvites: BulkInviteService;
   invitations: InvitationService;
+  eventLog: EventLogService;
+  webhookEndpoints: WebhookEndpointService;
 }
 
 /** The executable schema: resolvers are built here with the services they call (type-graphql's container). */
@@ -21,14 +26,15 @@ export async function buildGraphQLSchema(services: ResolverServices) {
     // Members need no configuration; bulk resend and revoke are the invitation service's.
     [MemberResolver, new MemberResolver(new MemberService(), services.invitations)],
     [TenantSettingsResolver, new TenantSettingsResolver()],
+    [EventsResolver, new EventsResolver(services.eventLog, services.webhookEndpoints)],
   ]);
   const schema = await buildSchema({
-    resolvers: [CatalogResolver, InvitationResolver, MemberResolver, TenantSettingsResolver],
+    resolvers: [CatalogResolver, InvitationResolver, MemberResolver, TenantSettingsResolver, EventsResolver],
     container: { get: (someClass) => instances.get(someClass) },
     validate: false,
   });
   // type-graphql creates the root types itself and takes no description for them.
-  schema.getQueryType()!.description = "Read the token's tenant: its invitations, its members, its settings and its catalogue of roles, groups and positions.";
-  schema.getMutationType()!.description = 'Invite people, resend and revoke invitations, accept one; manage members, the tenant settings, the catalogue and tenants.';
+  schema.getQueryType()!.description = "Read the token's tenant: its invitations, its members, its settings, its catalogue of roles, groups and positions, its events and webhook endpoints.";
+  schema.getMutationType()!.description = 'Invite people, resend and revoke invitations, accept one; manage members, the tenant settings, the catalogue, tenants and webhook endpoints.';
   return schema;
 }

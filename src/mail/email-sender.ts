@@ -4,6 +4,8 @@ import type { PostmarkConfig } from '../config';
 
 export interface OutgoingEmail {
   invitationId: string;
+  /** Sent as Metadata with `invitationId`: Postmark's delivery and bounce webhooks carry both back. */
+  tenantId: string;
   /** Identifies the worker's claim; sent as metadata so a crashed send can be reconciled. */
   claimId: string;
   to: string;
@@ -58,7 +60,7 @@ export class PostmarkSender implements EmailSender {
         TextBody: email.text,
         MessageStream: this.config.messageStream,
         Tag: 'invitation',
-        Metadata: { invitation_id: email.invitationId, claim_id: email.claimId },
+        Metadata: { invitationId: email.invitationId, tenantId: email.tenantId, invitation_id: email.invitationId, claim_id: email.claimId },
       })),
     );
     return emails.map((_email, i): SendOutcome => {

@@ -9,6 +9,8 @@ import { MAX_BATCH, createEmailSender, type EmailSender, type OutgoingEmail, typ
 import { SEND_INVITATION_EMAILS, SEND_JOB_KEY } from './email-queue';
 import { graphileLogger } from './graphile-logger';
 import { renderInvitationEmail } from './invitation-email';
+import { appendInvitationEvents } from '../services/events/append';
+import { SWEEP_WEBHOOKS_TASK as SWEEP_WEBHOOKS, webhookTasks } from '../webhooks/delivery-worker';
 
 const RETRY_JOB_KEY = 'send-invitation-emails-retry';
 const PURGE_IDEMPOTENCY_RECORDS = 'purge_idempotency_records';
@@ -103,9 +105,21 @@ async function claim(db: PoolClient, config: AppConfig, claimId: string): Promis
   return rows;
 }
 
+/** Records outcomes under this claim and, in the same transaction, `invitation.sent` for those sent. */
 async function record(db: PoolClient, claimId: string, ids: string[], outcomes: Array<SendOutcome & { nextAttemptAt?: Date }>) {
   if (!ids.length) return;
-  await db.query(
+  await db.query('begin');
+  try {
+    await recordOutcomes(db, claimId, ids, outcomes);
+    await db.query('commit');
+  } catch (error) {
+    await db.query('rollback');
+    throw error;
+  }
+}
+
+async function recordOutcomes(db: PoolClient, claimId: string, ids: string[], outcomes: Array<SendOutcome & { nextAttemptAt?: Date }>) {
+  const { rows } = await db.query<{ id: string; email_status: string }>(
     `update invitation i
         set email_status = v.status,
             provider_message_id = coalesce(v.message_id, i.provider_message_id),
@@ -115,7 +129,8 @@ async function record(db: PoolClient, claimId: string, ids: string[], outcomes: 
             email_claim_id = null,
             email_claimed_at = null
        from unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) as v(id, status, message_id, error, next_attempt_at)
-      where i.id = v.id and i.email_claim_id = $1`,
+      where i.id = v.id and i.email_claim_id = $1
+      returning i.id, i.email_status`,
     [
       claimId,
       ids,
@@ -125,6 +140,8 @@ async function record(db: PoolClient, claimId: string, ids: string[], outcomes: 
       outcomes.map((o) => o.nextAttemptAt ?? null),
     ],
   );
+  // Only rows still under this claim were updated: a claim taken over by another worker writes no event.
+  await appendInvitationEvents(db, 'invitation.sent', { ids: rows.filter((r) => r.email_status === 'SENT').map((r) => r.id) });
 }
 
 /** Sends one claimed batch. Returns how many rows it handled. */
@@ -159,6 +176,7 @@ async function drainOnce(deps: DrainDeps, db: PoolClient): Promise<number> {
   );
   const emails: OutgoingEmail[] = toSend.map((row, i) => ({
     invitationId: row.id,
+    tenantId: row.tenant_id,
     claimId,
     to: row.email,
     from: config.postmark.from,
@@ -236,6 +254,7 @@ export async function startEmailWorker(options: {
   const connectionLost = (error: Error) => deps.log.warn({ err: error }, 'email worker: database connection lost');
   pgPool.on('error', connectionLost);
   pgPool.on('connect', (client) => client.on('error', connectionLost));
+  const webhooks = webhookTasks({ config, log });
   const runner = await run({
     pgPool,
     concurrency: options.concurrency ?? 1,
@@ -247,10 +266,13 @@ export async function startEmailWorker(options: {
       [PURGE_IDEMPOTENCY_RECORDS]: async (_payload, helpers) => {
         await helpers.withPgClient((db) => db.query(`delete from idempotency_record where created_at < now() - interval '24 hours'`));
       },
+      ...webhooks.tasks,
     },
     // A sweep, in case a worker died holding a claim while nothing else was being queued; and a daily purge.
-    crontab: [`* * * * * ${SEND_INVITATION_EMAILS} ?max=1`, `17 3 * * * ${PURGE_IDEMPOTENCY_RECORDS} ?max=1`].join('\n'),
+    crontab: [`* * * * * ${SEND_INVITATION_EMAILS} ?max=1`, `17 3 * * * ${PURGE_IDEMPOTENCY_RECORDS} ?max=1`, ...webhooks.crontab].join('\n'),
   });
+  // Deliveries left due while no worker ran (or by a worker killed mid-delivery).
+  await runner.addJob(SWEEP_WEBHOOKS, {});
   // Pick up whatever was left queued while no worker ran.
   await runner.addJob(SEND_INVITATION_EMAILS, {}, { jobKey: SEND_JOB_KEY, jobKeyMode: 'replace' });
   deps.log.info({ sender: deps.sender.name }, 'email worker started');

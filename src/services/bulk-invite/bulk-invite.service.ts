@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppConfig } from '../../config';
 import type { RequestContext } from '../../context';
 import { EmailBudget } from '../../db/email-budget';
+import { appendInvitationEvents } from '../events';
 import { isRetryableWriteConflict } from '../../db/errors';
 import { reinviteMemberships } from '../../db/membership-writes';
 import { confirmSeats } from '../../db/seats';
@@ -107,6 +108,7 @@ export class BulkInviteService {
     const now = new Date();
     // Past the tenant's hourly email budget invitations are still created, with emailStatus FAILED and the reason.
     const reservation = await this.emailBudget.reserve(em, tenantId, request.sendEmail ? plans.length : 0);
+    const batchId = randomUUID();
     const { rows, invited } = buildInviteRows(plans, {
       tenantId,
       invitedBy,
@@ -117,7 +119,7 @@ export class BulkInviteService {
       overBudgetReason: `Email cap reached: at most ${this.config.email.maxPerTenantPerHour} invitation emails per hour for this tenant; resend later`,
       redirectUrl: request.redirectUrl,
       message: request.message,
-      batchId: randomUUID(),
+      batchId,
       // The caller sends the invitations itself: it gets each person's link, once.
       acceptUrlBase: request.sendEmail ? null : `${this.config.publicUrl}/invitations/accept?token=`,
     });
@@ -141,6 +143,8 @@ export class BulkInviteService {
           refusedAny: decisions.some((d) => d.kind === 'failed' && d.failure.code === 'SEAT_LIMIT_REACHED'),
         });
         await writeInviteRows(tx, tenantId, rows);
+        // One `invitation.created` per invited person, built from the rows just written: one statement.
+        if (rows.invitations.length) await appendInvitationEvents(tx, 'invitation.created', { tenantId, batchId });
         if (record) await tx.insertMany(IdempotencyRecord, [record]);
         if (rows.invitations.some((row) => row.emailStatus === 'QUEUED')) await this.emailQueue.enqueueInTransaction(tx);
       });

@@ -1,0 +1,168 @@
+/**
+ * The event log's write side: the only way events are written. Call these INSIDE the transaction of the change an
+ * event describes (an event exists if and only if its change committed). Each call is one SQL statement whatever
+ * the number of events: it inserts the events, fans them out to the tenant's subscribed, enabled webhook endpoints
+ * (`webhook_delivery` rows) and wakes one delivery job per endpoint touched (graphile-worker `job_key`
+ * `webhook:<endpointId>`). Works with a MikroORM EntityManager (services) or a pg client (the email worker).
+ *
+ * - `appendEvents(db, events)`: any type, `data` given by the caller (`import.completed`, …). `tenantId` is the
+ *   tenant the event belongs to; `orderingKey` (optional) keeps deliveries with the same key in event order.
+ * - `appendInvitationEvents(db, type, { tenantId?, ids | batchId }, extra?)`: one `invitation.*` event per
+ *   invitation, `data` built from the committed-so-far invitation row (contract section 8 shape; never the token
+ *   or the accept URL). Use it after the change is written in the transaction.
+ * - `appendMemberEvents(db, type, { tenantId, membershipIds })`: `member.updated` / `member.removed`, `data` from
+ *   the membership row (userId, tenantId, email, status, names, metadata).
+ *
+ * Invitation events are ordered per invitation, member events per user.
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { pgArrayLiteral } from '../../db/pg-array';
+import { DELIVER_WEBHOOKS_TASK, endpointJobKeySql } from './names';
+
+export const EVENT_TYPES = [
+  'invitation.created',
+  'invitation.sent',
+  'invitation.delivered',
+  'invitation.bounced',
+  'invitation.accepted',
+  'invitation.revoked',
+  'invitation.expired',
+  'member.updated',
+  'member.removed',
+  'import.completed',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+export type InvitationEventType = Extract<EventType, `invitation.${string}`>;
+export type MemberEventType = Extract<EventType, `member.${string}`>;
+
+export interface NewEvent {
+  tenantId: string;
+  type: EventType;
+  data: Record<string, unknown>;
+  /** Deliveries with the same key go out in event order (an import id, a user id…); null: no ordering constraint. */
+  orderingKey?: string | null;
+  occurredAt?: Date;
+}
+
+/** A MikroORM EntityManager (`execute`, `?` placeholders) or a pg client (`query`, `$n` placeholders). */
+export type EventSql = Pick<EntityManager, 'execute'> | { query(text: string, params: unknown[]): Promise<unknown> };
+
+async function run(db: EventSql, text: string, params: unknown[]): Promise<void> {
+  if ('execute' in db) {
+    await db.execute(text, params, 'run');
+    return;
+  }
+  let n = 0;
+  await db.query(text.replace(/\?/g, () => `$${++n}`), params);
+}
+
+/**
+ * The statement proper. `source` selects (id, tenant_id, type, occurred_at, data, ordering_key); it is evaluated
+ * once (a CTE), so ids made in it (gen_random_uuid) are the ones the deliveries point at.
+ */
+function fanOut(source: string): string {
+  return `with source as materialized (${source}),
+    new_event as (
+      insert into event (id, tenant_id, type, occurred_at, data)
+      select id, tenant_id, type, occurred_at, data from source
+      returning id, seq
+    ),
+    delivery as (
+      insert into webhook_delivery (id, tenant_id, endpoint_id, event_id, event_seq, ordering_key, status, attempts, next_attempt_at, created_at)
+      select gen_random_uuid(), s.tenant_id, w.id, s.id, n.seq, s.ordering_key, 'PENDING', 0, now(), now()
+        from source s
+        join new_event n on n.id = s.id
+        join webhook_endpoint w on w.tenant_id = s.tenant_id and w.enabled
+                               and (cardinality(w.event_types) = 0 or s.type = any(w.event_types))
+      returning endpoint_id
+    )
+    select graphile_worker.add_job('${DELIVER_WEBHOOKS_TASK}', json_build_object('endpointId', endpoint_id), job_key := ${endpointJobKeySql('endpoint_id')}, job_key_mode := 'replace')
+      from (select distinct endpoint_id from delivery) touched`;
+}
+
+/** Appends events whose data the caller built. One statement for any number of events. */
+export async function appendEvents(db: EventSql, events: readonly NewEvent[]): Promise<void> {
+  if (!events.length) return;
+  const now = new Date().toISOString();
+  await run(
+    db,
+    fanOut(`select gen_random_uuid() as id, v.tenant_id, v.type, v.occurred_at, v.data, v.ordering_key
+              from unnest(?::uuid[], ?::text[], ?::timestamptz[], ?::jsonb[], ?::text[]) as v(tenant_id, type, occurred_at, data, ordering_key)`),
+    [
+      pgArrayLiteral(events.map((e) => e.tenantId)),
+      pgArrayLiteral(events.map((e) => e.type)),
+      pgArrayLiteral(events.map((e) => (e.occurredAt ?? new Date(now)).toISOString())),
+      pgArrayLiteral(events.map((e) => JSON.stringify({ ...e.data, occurredAt: (e.occurredAt ?? new Date(now)).toISOString() }))),
+      pgArrayLiteral(events.map((e) => e.orderingKey ?? null)),
+    ],
+  );
+}
+
+export type InvitationSelector = { tenantId?: string; ids: readonly string[] } | { tenantId: string; batchId: string };
+
+/**
+ * One `invitation.*` event per selected invitation, its data read from the row as the transaction sees it.
+ * `tenantId` may be left out only by system work that spans tenants (the email worker, the expiry sweep).
+ * `extra` is merged into every event's data (`bounceType` on bounced).
+ */
+export async function appendInvitationEvents(
+  db: EventSql,
+  type: InvitationEventType,
+  selector: InvitationSelector,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
+  const params: unknown[] = [type, JSON.stringify(extra)];
+  let where: string;
+  if ('batchId' in selector) {
+    where = 'i.tenant_id = ? and i.batch_id = ?';
+    params.push(selector.tenantId, selector.batchId);
+  } else {
+    if (!selector.ids.length) return;
+    where = selector.tenantId ? 'i.tenant_id = ? and i.id = any(?::uuid[])' : 'i.id = any(?::uuid[])';
+    if (selector.tenantId) params.push(selector.tenantId);
+    params.push(pgArrayLiteral([...selector.ids]));
+  }
+  // The type is the first parameter; `occurred_at` is the statement's time, the same in every event's data.
+  await run(
+    db,
+    fanOut(`select gen_random_uuid() as id, i.tenant_id, t.type, statement_timestamp() as occurred_at,
+                   jsonb_build_object(
+                     'invitationId', i.id, 'tenantId', i.tenant_id, 'userId', m.user_id, 'email', i.email,
+                     'status', case when i.status = 'PENDING' and i.expires_at <= statement_timestamp() then 'EXPIRED' else i.status end,
+                     'emailStatus', case when i.email_status = 'SENDING' then 'QUEUED' else i.email_status end,
+                     'batchId', i.batch_id, 'invitedBy', i.invited_by, 'metadata', i.metadata,
+                     'occurredAt', to_jsonb(statement_timestamp())
+                   )
+                   || case when t.type = 'invitation.accepted' then jsonb_build_object('acceptedAt', i.accepted_at) else '{}'::jsonb end
+                   || t.extra as data,
+                   'invitation:' || i.id as ordering_key
+              from (select ?::text as type, ?::jsonb as extra) t
+              join invitation i on ${where}
+              join membership m on m.id = i.membership_id and m.tenant_id = i.tenant_id
+             order by i.created_at, i.id`),
+    params,
+  );
+}
+
+/** One `member.*` event per membership, data from the row (after the change). */
+export async function appendMemberEvents(
+  db: EventSql,
+  type: MemberEventType,
+  selector: { tenantId: string; membershipIds: readonly string[] },
+): Promise<void> {
+  if (!selector.membershipIds.length) return;
+  await run(
+    db,
+    fanOut(`select gen_random_uuid() as id, m.tenant_id, ?::text as type, statement_timestamp() as occurred_at,
+                   jsonb_build_object(
+                     'userId', m.user_id, 'tenantId', m.tenant_id, 'email', u.email, 'status', m.status,
+                     'firstName', m.first_name, 'lastName', m.last_name, 'metadata', m.metadata,
+                     'occurredAt', to_jsonb(statement_timestamp())
+                   ) as data,
+                   'member:' || m.user_id as ordering_key
+              from membership m join users u on u.id = m.user_id
+             where m.tenant_id = ? and m.id = any(?::uuid[])
+             order by m.id`),
+    [type, selector.tenantId, pgArrayLiteral([...selector.membershipIds])],
+  );
+}
