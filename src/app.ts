@@ -34,6 +34,7 @@ import { devMailboxRoutes } from './dev/dev-mailbox.routes';
 import { localExplorerRoutes, withLocalExplorerLink } from './dev/local-explorer';
 import { registerOpenApi } from './rest/openapi';
 import { royaltiRoutes } from './rest/royalti.routes';
+import { postmarkWebhookRoutes } from './rest/postmark-webhook.routes';
 import { EventLogService } from './services/events';
 import { WebhookEndpointService } from './services/webhooks/webhook-endpoint.service';
 import { SecretBox } from './services/webhooks/secrets';
@@ -204,6 +205,7 @@ export async function buildApp(options: { config: AppConfig; orm: MikroORM; log:
   await registerOpenApi(server, config.publicUrl);
   await server.register(aptlydoneRoutes, { bulkInvites: services.bulkInvites });
   await server.register(royaltiRoutes, { bulkInvites: services.bulkInvites });
+  await server.register(postmarkWebhookRoutes, { postmark: config.postmark });
   await server.register(acceptPageRoutes, { config, invitations: services.invitations });
   if (!config.isProduction) await server.register(devMailboxRoutes, { orm });
   if (!config.isProduction) await server.register(localExplorerRoutes);
