@@ -80,6 +80,11 @@ function fanOut(source: string): string {
       from (select distinct endpoint_id from delivery) touched`;
 }
 
+/** A timestamp as JavaScript's toISOString writes it (UTC, milliseconds, Z): the form of every time in event data. */
+const iso = (expression: string) => `to_char(${expression} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+/** The statement's time to the millisecond: `occurred_at` and `data.occurredAt` agree exactly. */
+const NOW_MS = `date_trunc('milliseconds', statement_timestamp())`;
+
 /** Appends events whose data the caller built. One statement for any number of events. */
 export async function appendEvents(db: EventSql, events: readonly NewEvent[]): Promise<void> {
   if (!events.length) return;
@@ -125,15 +130,15 @@ export async function appendInvitationEvents(
   // The type is the first parameter; `occurred_at` is the statement's time, the same in every event's data.
   await run(
     db,
-    fanOut(`select gen_random_uuid() as id, i.tenant_id, t.type, statement_timestamp() as occurred_at,
+    fanOut(`select gen_random_uuid() as id, i.tenant_id, t.type, ${NOW_MS} as occurred_at,
                    jsonb_build_object(
                      'invitationId', i.id, 'tenantId', i.tenant_id, 'userId', m.user_id, 'email', i.email,
-                     'status', case when i.status = 'PENDING' and i.expires_at <= statement_timestamp() then 'EXPIRED' else i.status end,
+                     'status', case when i.status = 'PENDING' and i.expires_at <= ${NOW_MS} then 'EXPIRED' else i.status end,
                      'emailStatus', case when i.email_status = 'SENDING' then 'QUEUED' else i.email_status end,
                      'batchId', i.batch_id, 'invitedBy', i.invited_by, 'metadata', i.metadata,
-                     'occurredAt', to_jsonb(statement_timestamp())
+                     'occurredAt', ${iso(NOW_MS)}
                    )
-                   || case when t.type = 'invitation.accepted' then jsonb_build_object('acceptedAt', i.accepted_at) else '{}'::jsonb end
+                   || case when t.type = 'invitation.accepted' then jsonb_build_object('acceptedAt', ${iso('i.accepted_at')}) else '{}'::jsonb end
                    || t.extra as data,
                    'invitation:' || i.id as ordering_key
               from (select ?::text as type, ?::jsonb as extra) t
@@ -153,11 +158,11 @@ export async function appendMemberEvents(
   if (!selector.membershipIds.length) return;
   await run(
     db,
-    fanOut(`select gen_random_uuid() as id, m.tenant_id, ?::text as type, statement_timestamp() as occurred_at,
+    fanOut(`select gen_random_uuid() as id, m.tenant_id, ?::text as type, ${NOW_MS} as occurred_at,
                    jsonb_build_object(
                      'userId', m.user_id, 'tenantId', m.tenant_id, 'email', u.email, 'status', m.status,
                      'firstName', m.first_name, 'lastName', m.last_name, 'metadata', m.metadata,
-                     'occurredAt', to_jsonb(statement_timestamp())
+                     'occurredAt', ${iso(NOW_MS)}
                    ) as data,
                    'member:' || m.user_id as ordering_key
               from membership m join users u on u.id = m.user_id
