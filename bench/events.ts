@@ -17,14 +17,11 @@ import { createOrm, migrate } from '../src/db/orm';
 import { countStatements } from '../src/db/query-stats';
 import { loadConfig } from '../src/config';
 import { RequestContext } from '../src/context';
-import { Tenant, WebhookEndpoint } from '../src/entities';
+import { Tenant } from '../src/entities';
 import { createLogger } from '../src/logger';
 import { startEmailWorker } from '../src/mail/email-worker';
 import { appendInvitationEvents } from '../src/services/events';
 
-const smoke = process.argv.includes('--smoke');
-const N = smoke ? 200 : 10_000;
-const RUNS = smoke ? 1 : 3;
 const log = createLogger('warn');
 
 export interface EventsBenchResult {
@@ -38,7 +35,9 @@ export interface EventsBenchResult {
   workerStatementsPer1000Deliveries: number;
 }
 
-export async function runEventsBench(serverUrl: string): Promise<EventsBenchResult> {
+export async function runEventsBench(serverUrl: string, smoke: boolean): Promise<EventsBenchResult> {
+  const N = smoke ? 200 : 10_000;
+  const RUNS = smoke ? 1 : 3;
   const name = `bench_events_${randomUUID().slice(0, 8)}`;
   const admin = new Client({ connectionString: serverUrl });
   await admin.connect();
@@ -127,7 +126,6 @@ export async function runEventsBench(serverUrl: string): Promise<EventsBenchResu
     Client.prototype.query = originalQuery;
     await worker.stop();
     await watcher.end();
-    void WebhookEndpoint;
     return {
       n: N,
       bulkInviteMs,
@@ -152,7 +150,7 @@ if (require.main === module) {
     console.error('DATABASE_URL is required (a PostgreSQL server where a scratch database may be created)');
     process.exit(1);
   }
-  runEventsBench(serverUrl).then(
+  runEventsBench(serverUrl, process.argv.includes('--smoke')).then(
     (result) => console.log(JSON.stringify(result, null, 2)),
     (error) => {
       console.error(error);

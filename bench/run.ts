@@ -38,6 +38,7 @@ import { TenantDirectory } from '../src/auth/tenant-directory';
 import { FakePostmark } from '../test/helpers/fake-postmark';
 import { freePort, spawnEntry } from '../test/helpers/processes';
 import { CONTRACT_SCENARIO, SMOKE_SCENARIO, isolationReport, runIsolation } from './isolation';
+import { runEventsBench } from './events';
 
 const smoke = process.argv.includes('--smoke');
 const SIZES = smoke ? [20] : [100, 1_000, 10_000];
@@ -503,6 +504,7 @@ async function main() {
     server = undefined;
     const drain = await emailDrain(serverUrl);
     const isolated = await isolation(serverUrl);
+    const events = await runEventsBench(serverUrl, smoke);
     await orm.close();
 
     const targets = checkTargets(rows);
@@ -525,10 +527,12 @@ async function main() {
       '',
       `Email drain: ${drain.emails.toLocaleString('en')} queued invitations → ${drain.delivered.toLocaleString('en')} delivered in ${drain.httpCalls} Postmark calls, ${drain.seconds} s (the fake server itself spent ${drain.fakeServerSeconds} s accepting them).`,
       '',
+      `Events (N = ${events.n.toLocaleString('en')}): the \`invitation.created\` statement of a bulk invite takes ${median(events.createdEventsStatementMs)} ms of the request's ${median(events.bulkInviteMs)} ms (${events.bulkInviteStatements} statements, sendEmail: false). Fan-out of ${events.fanOutDeliveries.toLocaleString('en')} events to one loopback endpoint: ${events.deliveriesPerSecond} deliveries/s, ${events.workerStatementsPer1000Deliveries} worker SQL statements per 1,000 deliveries.`,
+      '',
       isolationReport(isolated),
     ].join('\n');
     console.log(`\n${table}\n`);
-    const results = { date: new Date().toISOString(), smoke, machine, runs: RUNS, sizes: rows, targets, rest, drain, isolation: isolated };
+    const results = { date: new Date().toISOString(), smoke, machine, runs: RUNS, sizes: rows, targets, rest, drain, isolation: isolated, events };
     writeFileSync(join(__dirname, smoke ? 'results.smoke.json' : 'results.json'), JSON.stringify(results, null, 2) + '\n');
   } finally {
     if (server) {

@@ -10,7 +10,6 @@ import { TenantScoped } from './tenant-scoped';
  */
 @Entity({ tableName: 'event' })
 @Unique({ name: 'event_tenant_id_id_unique', properties: ['tenant', 'id'] })
-@Unique({ name: 'event_seq_unique', properties: ['seq'] })
 @Index({ name: 'event_tenant_seq_idx', properties: ['tenant', 'seq'] })
 @Index({ name: 'event_tenant_type_seq_idx', properties: ['tenant', 'type', 'seq'] })
 export class EventRecord extends TenantScoped {
@@ -28,6 +27,10 @@ export class EventRecord extends TenantScoped {
 
   @Property({ type: 'jsonb' })
   data!: Record<string, unknown>;
+
+  /** Deliveries of events with the same key (an invitation, a member) go out in event order; null: no constraint. */
+  @Property({ type: 'text', nullable: true })
+  orderingKey?: string | null;
 }
 
 /** A tenant's receiver of events. The secret signs deliveries (src/services/webhooks/secrets.ts stores it). */

@@ -57,23 +57,22 @@ async function run(db: EventSql, text: string, params: unknown[]): Promise<void>
 }
 
 /**
- * The statement proper. `source` selects (id, tenant_id, type, occurred_at, data, ordering_key); it is evaluated
- * once (a CTE), so ids made in it (gen_random_uuid) are the ones the deliveries point at.
+ * The statement proper. `source` selects (id, tenant_id, type, occurred_at, data, ordering_key). The deliveries are
+ * made from what the insert returns (not by joining `source` again: a join of two CTEs has no statistics, and
+ * PostgreSQL would nest-loop 10,000 x 10,000 rows).
  */
 function fanOut(source: string): string {
-  return `with source as materialized (${source}),
-    new_event as (
-      insert into event (id, tenant_id, type, occurred_at, data)
-      select id, tenant_id, type, occurred_at, data from source
-      returning id, seq
+  return `with new_event as (
+      insert into event (id, tenant_id, type, occurred_at, data, ordering_key)
+      select id, tenant_id, type, occurred_at, data, ordering_key from (${source}) source
+      returning id, tenant_id, type, seq, ordering_key
     ),
     delivery as (
       insert into webhook_delivery (id, tenant_id, endpoint_id, event_id, event_seq, ordering_key, status, attempts, next_attempt_at, created_at)
-      select gen_random_uuid(), s.tenant_id, w.id, s.id, n.seq, s.ordering_key, 'PENDING', 0, now(), now()
-        from source s
-        join new_event n on n.id = s.id
-        join webhook_endpoint w on w.tenant_id = s.tenant_id and w.enabled
-                               and (cardinality(w.event_types) = 0 or s.type = any(w.event_types))
+      select gen_random_uuid(), n.tenant_id, w.id, n.id, n.seq, n.ordering_key, 'PENDING', 0, now(), now()
+        from new_event n
+        join webhook_endpoint w on w.tenant_id = n.tenant_id and w.enabled
+                               and (cardinality(w.event_types) = 0 or n.type = any(w.event_types))
       returning endpoint_id
     )
     select graphile_worker.add_job('${DELIVER_WEBHOOKS_TASK}', json_build_object('endpointId', endpoint_id), job_key := ${endpointJobKeySql('endpoint_id')}, job_key_mode := 'replace')

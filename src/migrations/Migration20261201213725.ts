@@ -1,12 +1,11 @@
 import { Migration } from '@mikro-orm/migrations';
 
-export class Migration20261201212428 extends Migration {
+export class Migration20261201213725 extends Migration {
 
   override async up(): Promise<void> {
-    this.addSql(`create table "event" ("id" uuid not null, "tenant_id" uuid not null, "seq" bigserial, "type" text not null, "occurred_at" timestamptz not null, "data" jsonb not null, constraint "event_pkey" primary key ("id"));`);
+    this.addSql(`create table "event" ("id" uuid not null, "tenant_id" uuid not null, "seq" bigserial, "type" text not null, "occurred_at" timestamptz not null, "data" jsonb not null, "ordering_key" text null, constraint "event_pkey" primary key ("id"));`);
     this.addSql(`create index "event_tenant_type_seq_idx" on "event" ("tenant_id", "type", "seq");`);
     this.addSql(`create index "event_tenant_seq_idx" on "event" ("tenant_id", "seq");`);
-    this.addSql(`alter table "event" add constraint "event_seq_unique" unique ("seq");`);
     this.addSql(`alter table "event" add constraint "event_tenant_id_id_unique" unique ("tenant_id", "id");`);
 
     this.addSql(`create table "webhook_endpoint" ("id" uuid not null, "tenant_id" uuid not null, "url" text not null, "event_types" text[] not null, "description" text null, "enabled" boolean not null default true, "disabled_reason" text null, "secret" text not null, "previous_secret" text null, "previous_secret_expires_at" timestamptz null, "failing_since" timestamptz null, "created_at" timestamptz not null, constraint "webhook_endpoint_pkey" primary key ("id"));`);
