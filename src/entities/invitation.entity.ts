@@ -52,6 +52,10 @@ export class Invitation extends TenantScoped {
   @Property({ type: 'text', nullable: true })
   invitedBy?: string | null;
 
+  /** The inviting token's `name` claim, if it had one: the email and the accept page name the inviter. */
+  @Property({ type: 'text', nullable: true })
+  inviterName?: string | null;
+
   /** The bulk request that created this invitation: one id per request, shared by its invitations. */
   @Property({ type: 'uuid', nullable: true })
   batchId?: string | null;

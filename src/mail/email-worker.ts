@@ -23,6 +23,10 @@ interface ClaimedRow {
   tenant_id: string;
   tenant_name: string;
   message: string | null;
+  first_name: string | null;
+  locale: string | null;
+  invited_by: string | null;
+  inviter_name: string | null;
   expires_at: Date;
   email_attempts: number;
   prev_status: string;
@@ -96,9 +100,10 @@ async function claim(db: PoolClient, config: AppConfig, claimId: string): Promis
      )
      update invitation i
         set email_status = 'SENDING', email_claim_id = $1, email_claimed_at = now(), email_attempts = i.email_attempts + 1
-       from picked, tenant t
-      where i.id = picked.id and t.id = i.tenant_id
+       from picked, tenant t, membership m
+      where i.id = picked.id and t.id = i.tenant_id and m.id = i.membership_id and m.tenant_id = i.tenant_id
      returning i.id, i.email, i.tenant_id, t.name as tenant_name, i.message, i.expires_at, i.email_attempts,
+               m.first_name, i.locale, i.invited_by, i.inviter_name,
                picked.prev_status, picked.prev_claim, i.expires_at <= now() as expired`,
     [claimId, config.email.claimLeaseMs, MAX_BATCH],
   );
@@ -174,19 +179,28 @@ async function drainOnce(deps: DrainDeps, db: PoolClient): Promise<number> {
       where i.id = v.id and i.email_claim_id = $3`,
     [toSend.map((r) => r.id), tokens.map(hashToken), claimId],
   );
-  const emails: OutgoingEmail[] = toSend.map((row, i) => ({
-    invitationId: row.id,
-    tenantId: row.tenant_id,
-    claimId,
-    to: row.email,
-    from: config.postmark.from,
-    ...renderInvitationEmail({
-      tenantName: row.tenant_name,
-      message: row.message,
-      acceptUrl: `${config.publicUrl}/invitations/accept?token=${tokens[i]}`,
-      expiresAt: new Date(row.expires_at),
-    }),
-  }));
+  const emails: OutgoingEmail[] = toSend.map((row, i) => {
+    const acceptUrl = `${config.publicUrl}/invitations/accept?token=${tokens[i]}`;
+    const inviterName = row.inviter_name ?? row.invited_by;
+    return {
+      invitationId: row.id,
+      tenantId: row.tenant_id,
+      claimId,
+      to: row.email,
+      from: config.postmark.from,
+      ...renderInvitationEmail({ tenantName: row.tenant_name, message: row.message, acceptUrl, expiresAt: new Date(row.expires_at), inviterName, locale: row.locale }),
+      // For POSTMARK_TEMPLATE_ALIAS: the template renders these instead of the built-in email.
+      templateModel: {
+        tenant_name: row.tenant_name,
+        first_name: row.first_name,
+        message: row.message,
+        accept_url: acceptUrl,
+        expires_at: new Date(row.expires_at).toISOString(),
+        locale: row.locale,
+        inviter_name: inviterName,
+      },
+    };
+  });
 
   let outcomes: SendOutcome[];
   try {

@@ -20,6 +20,7 @@ import { pgArrayLiteral } from '../db/pg-array';
 import { lockSeatsForOne } from '../db/seats';
 import { hashToken, newSecretToken } from './tokens';
 import { appendInvitationEvents } from './events';
+import { stripDisplayControls } from './unsafe-text';
 
 export const MAX_PAGE_SIZE = 500;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -124,6 +125,8 @@ export interface PendingInvitationView {
   invitation: InvitationView;
   tenantName: string;
   message: string | null;
+  /** Who invited (the inviting token's `name` claim, else its `sub`), cleaned for display; null when unknown. */
+  inviterName: string | null;
 }
 
 export function encodeCursor(invitation: Pick<Invitation, 'createdAt' | 'id'>): string {
@@ -482,7 +485,13 @@ export class InvitationService {
   async inspectToken(ctx: RequestContext, token: string): Promise<PendingInvitationView> {
     const invitation = await this.findUsable(ctx.em, token);
     const tenant = await ctx.em.findOneOrFail(Tenant, invitation.tenant.id);
-    return { invitation: toInvitationView(invitation), tenantName: tenant.name, message: invitation.message ?? null };
+    const inviter = invitation.inviterName ?? invitation.invitedBy;
+    return {
+      invitation: toInvitationView(invitation),
+      tenantName: tenant.name,
+      message: invitation.message ?? null,
+      inviterName: inviter ? stripDisplayControls(inviter) || null : null,
+    };
   }
 
   /** Makes the membership active. The token is the credential: no JWT, so the tenant comes from the invitation. */

@@ -17,6 +17,12 @@ import { summarize, type BulkInviteOutcome, type InviteResult } from './outcome'
 import { type InviteDecision, type InviteLookups, type InvitePlan } from './resolve-invites';
 import { mapInSlices, parseInvitesInSlices, resolveInvitesInSlices } from './slices';
 
+/** Who invites: the token's `sub`, and its `name` claim when it has one. */
+interface Inviter {
+  invitedBy: string;
+  inviterName: string | null;
+}
+
 /** Concurrent requests writing the same people: each retry sees the winners' rows, so this converges. */
 const MAX_CONFLICT_RETRIES = 8;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -60,20 +66,20 @@ export class BulkInviteService {
 
   private async run(ctx: RequestContext, command: BulkInviteCommand): Promise<BulkInviteOutcome> {
     const tenantId = ctx.requireTenantPermission('users:invite');
-    const invitedBy = ctx.requireViewer().userId;
+    const { userId: invitedBy, name: inviterName } = ctx.requireViewer();
     const request = checkBulkInvite(command, tenantId, this.config);
     // Rate limits and people in flight (src/http/admission.ts): what is admitted is released when this call ends.
     // The request is identified by its EntityManager fork: Apollo hands resolvers a shallow copy of the context.
     const release = await this.guard.check(tenantId, { owner: ctx.em, people: request.users.length });
     try {
-      return await this.decideAndWrite(ctx, tenantId, invitedBy, request);
+      return await this.decideAndWrite(ctx, tenantId, { invitedBy, inviterName: inviterName ?? null }, request);
     } finally {
       release?.();
     }
   }
 
   /** CPU-bound stages run in slices (`slices.ts`) so that one large request does not hold the event loop. */
-  private async decideAndWrite(ctx: RequestContext, tenantId: string, invitedBy: string, request: CheckedBulkInvite): Promise<BulkInviteOutcome> {
+  private async decideAndWrite(ctx: RequestContext, tenantId: string, inviter: Inviter, request: CheckedBulkInvite): Promise<BulkInviteOutcome> {
     const hash = request.idempotencyKey ? requestHash(request) : '';
     const people = await parseInvitesInSlices(request.users);
 
@@ -87,7 +93,7 @@ export class BulkInviteService {
       const decisions = await resolveInvitesInSlices(people, lookups);
       if (request.dryRun) return summarize(await mapInSlices(decisions, dryRunResult), true);
       try {
-        return await this.write(ctx.em, tenantId, invitedBy, request, decisions, hash, lookups.seats);
+        return await this.write(ctx.em, tenantId, inviter, request, decisions, hash, lookups.seats);
       } catch (error) {
         if (!isRetryableWriteConflict(error) || attempt >= MAX_CONFLICT_RETRIES) throw error;
         ctx.log.info({ attempt, code: (error as { code?: string }).code }, 'bulk invite conflicted with a concurrent write; deciding again');
@@ -98,7 +104,7 @@ export class BulkInviteService {
   private async write(
     em: EntityManager,
     tenantId: string,
-    invitedBy: string,
+    inviter: Inviter,
     request: CheckedBulkInvite,
     decisions: InviteDecision[],
     hash: string,
@@ -111,7 +117,8 @@ export class BulkInviteService {
     const batchId = randomUUID();
     const { rows, invited } = buildInviteRows(plans, {
       tenantId,
-      invitedBy,
+      invitedBy: inviter.invitedBy,
+      inviterName: inviter.inviterName,
       now,
       expiresAt: new Date(now.getTime() + this.config.invitationTtlDays * DAY_MS),
       sendEmail: request.sendEmail,

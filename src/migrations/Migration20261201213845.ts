@@ -1,6 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
 
-export class Migration20261201213725 extends Migration {
+export class Migration20261201213845 extends Migration {
 
   override async up(): Promise<void> {
     this.addSql(`create table "event" ("id" uuid not null, "tenant_id" uuid not null, "seq" bigserial, "type" text not null, "occurred_at" timestamptz not null, "data" jsonb not null, "ordering_key" text null, constraint "event_pkey" primary key ("id"));`);
@@ -27,7 +27,7 @@ export class Migration20261201213725 extends Migration {
 
     this.addSql(`alter table "invitation" drop constraint if exists "invitation_email_status_check";`);
 
-    this.addSql(`alter table "invitation" add column "expiry_recorded_at" timestamptz null;`);
+    this.addSql(`alter table "invitation" add column "inviter_name" text null, add column "expiry_recorded_at" timestamptz null;`);
     this.addSql(`alter table "invitation" add constraint "invitation_email_status_check" check("email_status" in ('NOT_REQUESTED', 'QUEUED', 'SENDING', 'SENT', 'FAILED', 'DELIVERED', 'BOUNCED'));`);
   }
 
@@ -44,7 +44,7 @@ export class Migration20261201213725 extends Migration {
 
     this.addSql(`alter table "invitation" drop constraint if exists "invitation_email_status_check";`);
 
-    this.addSql(`alter table "invitation" drop column "expiry_recorded_at";`);
+    this.addSql(`alter table "invitation" drop column "inviter_name", drop column "expiry_recorded_at";`);
 
     this.addSql(`alter table "invitation" add constraint "invitation_email_status_check" check("email_status" in ('NOT_REQUESTED', 'QUEUED', 'SENDING', 'SENT', 'FAILED'));`);
   }
