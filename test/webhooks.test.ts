@@ -4,7 +4,8 @@ import { Webhook } from 'standardwebhooks';
 import { createLogger } from '../src/logger';
 import { type EmailWorker, startEmailWorker } from '../src/mail/email-worker';
 import { FakeWebhookReceiver, type ReceivedWebhook } from './helpers/fake-webhook-receiver';
-import { BULK_INVITE, type SeededTenant, type TestApp, createTestApp } from './helpers/harness';
+import { BULK_INVITE, type SeededTenant, TEST_JWT_SECRET, type TestApp, createTestApp } from './helpers/harness';
+import { type Spawned, spawnEntry } from './helpers/processes';
 import { waitFor } from './helpers/wait';
 
 const CREATE = `mutation($input: CreateWebhookEndpointInput!) {
@@ -279,5 +280,57 @@ describe('webhook targets with the SSRF guard on (WEBHOOK_ALLOW_PRIVATE_TARGETS 
     const [row] = await t.sql('select status, last_error from webhook_delivery where endpoint_id = $1', [endpoint.id]);
     assert.match(row.last_error, /target refused: .*loopback/);
     assert.equal(r.received.length, 0, 'the loopback receiver was never called');
+  });
+});
+
+describe('webhook delivery when the worker process is killed mid-delivery', () => {
+  let t: TestApp;
+  let a: SeededTenant;
+  const r = new FakeWebhookReceiver();
+  const running: Spawned[] = [];
+
+  before(async () => {
+    t = await createTestApp({ WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' });
+    a = await t.seedTenant();
+  });
+  after(async () => {
+    for (const p of running) {
+      p.child.kill('SIGKILL');
+      await p.exited().catch(() => undefined);
+    }
+    await t.close();
+    await r.stop();
+  });
+
+  it('delivers the event once another worker starts, with the same webhook-id (at least once)', async () => {
+    const url = await r.start();
+    // The first attempt hangs: the worker is killed while it waits for the answer.
+    r.script = ['hang'];
+    const res = await t.gql(CREATE, { input: { url } }, a.token);
+    const secret = res.data.createWebhookEndpoint.secret as string;
+    const invited = await t.gql(BULK_INVITE, { input: { users: [{ email: 'killed@example.com' }], sendEmail: false } }, a.token);
+    assert.equal(invited.data.bulkInviteUsers.successful, 1);
+    const env = {
+      DATABASE_URL: t.databaseUrl,
+      JWT_SECRET: TEST_JWT_SECRET,
+      PUBLIC_URL: t.config.publicUrl,
+      WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+      EMAIL_POLL_INTERVAL_MS: '100',
+      LOG_LEVEL: 'warn',
+    };
+    const first = spawnEntry('src/worker.ts', env);
+    running.push(first);
+    await waitFor(() => r.received.length === 1, 30_000, 'the first attempt to arrive');
+    first.child.kill('SIGKILL');
+    await first.exited();
+    const [pending] = await t.sql(`select status, attempts from webhook_delivery`);
+    assert.deepEqual(pending, { status: 'PENDING', attempts: 0 }, 'the killed attempt was never recorded');
+
+    const second = spawnEntry('src/worker.ts', env);
+    running.push(second);
+    await waitFor(async () => (await t.sql(`select status from webhook_delivery`))[0].status === 'SUCCEEDED', 30_000, 'the delivery after the restart');
+    assert.equal(r.received.length, 2);
+    assert.equal(r.received[0].headers['webhook-id'], r.received[1].headers['webhook-id'], 'the same webhook-id');
+    assert.equal(verify(secret, r.received[1]).type, 'invitation.created');
   });
 });
