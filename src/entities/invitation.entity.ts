@@ -17,6 +17,11 @@ import { TenantScoped } from './tenant-scoped';
 @Index({ name: 'invitation_tenant_membership_idx', properties: ['tenant', 'membership', 'createdAt'] })
 @Index({ name: 'invitation_tenant_batch_idx', properties: ['tenant', 'batchId'] })
 @Index({ name: 'invitation_email_queue_idx', properties: ['emailStatus', 'emailNextAttemptAt'] })
+// The expiry sweep: pending invitations whose `invitation.expired` event is not written yet, by expiry.
+@Index({
+  name: 'invitation_expiry_sweep_idx',
+  expression: `create index "invitation_expiry_sweep_idx" on "invitation" ("expires_at") where "status" = 'PENDING' and "expiry_recorded_at" is null`,
+})
 @Index({
   name: 'invitation_one_pending_per_membership',
   expression: `create unique index "invitation_one_pending_per_membership" on "invitation" ("membership_id") where "status" = 'PENDING'`,

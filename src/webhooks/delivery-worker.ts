@@ -12,6 +12,9 @@ import { type AttemptResult, postWebhook } from './http-delivery';
 
 export const SWEEP_WEBHOOKS_TASK = 'sweep_webhook_deliveries';
 export const EXPIRE_INVITATIONS_TASK = 'expire_invitations';
+export const PURGE_WEBHOOK_DELIVERIES_TASK = 'purge_webhook_deliveries';
+/** Finished deliveries are kept this long (for support questions), then deleted; events stay (the audit log). */
+const FINISHED_DELIVERY_RETENTION = '30 days';
 
 /** Deliveries read per round; they are sent concurrently, since a round holds at most one per ordering key. */
 const ROUND_SIZE = 100;
@@ -260,11 +263,16 @@ export function webhookTasks(deps: WebhookDeliveryDeps): { tasks: Record<string,
         await helpers.withPgClient((db) => drainEndpoint({ ...deps, log }, db, endpointId));
       },
       [SWEEP_WEBHOOKS_TASK]: async (_payload, helpers) => helpers.withPgClient((db) => sweepWebhookDeliveries(db)),
+      [PURGE_WEBHOOK_DELIVERIES_TASK]: async (_payload, helpers) => {
+        await helpers.withPgClient((db) =>
+          db.query(`delete from webhook_delivery where status <> 'PENDING' and created_at < now() - interval '${FINISHED_DELIVERY_RETENTION}'`),
+        );
+      },
       [EXPIRE_INVITATIONS_TASK]: async (_payload, helpers) => {
         const expired = await helpers.withPgClient((db) => expireInvitations(db));
         if (expired) log.info({ expired }, 'invitations expired');
       },
     },
-    crontab: [`* * * * * ${SWEEP_WEBHOOKS_TASK} ?max=1`, `* * * * * ${EXPIRE_INVITATIONS_TASK} ?max=1`],
+    crontab: [`* * * * * ${SWEEP_WEBHOOKS_TASK} ?max=1`, `* * * * * ${EXPIRE_INVITATIONS_TASK} ?max=1`, `41 3 * * * ${PURGE_WEBHOOK_DELIVERIES_TASK} ?max=1`],
   };
 }

@@ -1,6 +1,7 @@
 import { Migration } from '@mikro-orm/migrations';
 
-export class Migration20261201213845 extends Migration {
+// Events, webhook endpoints and deliveries (issue 15); EmailStatus DELIVERED and BOUNCED; the inviter's name.
+export class Migration20261201214110 extends Migration {
 
   override async up(): Promise<void> {
     this.addSql(`create table "event" ("id" uuid not null, "tenant_id" uuid not null, "seq" bigserial, "type" text not null, "occurred_at" timestamptz not null, "data" jsonb not null, "ordering_key" text null, constraint "event_pkey" primary key ("id"));`);
@@ -29,6 +30,9 @@ export class Migration20261201213845 extends Migration {
 
     this.addSql(`alter table "invitation" add column "inviter_name" text null, add column "expiry_recorded_at" timestamptz null;`);
     this.addSql(`alter table "invitation" add constraint "invitation_email_status_check" check("email_status" in ('NOT_REQUESTED', 'QUEUED', 'SENDING', 'SENT', 'FAILED', 'DELIVERED', 'BOUNCED'));`);
+    // Invitations that expired before the event log existed get no `invitation.expired` event now (written by hand).
+    this.addSql(`update "invitation" set "expiry_recorded_at" = "expires_at" where "status" = 'PENDING' and "expires_at" <= now();`);
+    this.addSql(`create index "invitation_expiry_sweep_idx" on "invitation" ("expires_at") where "status" = 'PENDING' and "expiry_recorded_at" is null;`);
   }
 
   override async down(): Promise<void> {
@@ -44,6 +48,7 @@ export class Migration20261201213845 extends Migration {
 
     this.addSql(`alter table "invitation" drop constraint if exists "invitation_email_status_check";`);
 
+    this.addSql(`drop index "invitation_expiry_sweep_idx";`);
     this.addSql(`alter table "invitation" drop column "inviter_name", drop column "expiry_recorded_at";`);
 
     this.addSql(`alter table "invitation" add constraint "invitation_email_status_check" check("email_status" in ('NOT_REQUESTED', 'QUEUED', 'SENDING', 'SENT', 'FAILED'));`);
