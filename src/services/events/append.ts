@@ -1,19 +1,22 @@
 /**
  * The event log's write side: the only way events are written. Call these INSIDE the transaction of the change an
- * event describes (an event exists if and only if its change committed). Each call is one SQL statement whatever
- * the number of events: it inserts the events, fans them out to the tenant's subscribed, enabled webhook endpoints
- * (`webhook_delivery` rows) and wakes one delivery job per endpoint touched (graphile-worker `job_key`
- * `webhook:<endpointId>`). Works with a MikroORM EntityManager (services) or a pg client (the email worker).
+ * event describes (an event exists if and only if its change committed), after the change is written.
  *
- * - `appendEvents(db, events)`: any type, `data` given by the caller (`import.completed`, …). `tenantId` is the
- *   tenant the event belongs to; `orderingKey` (optional) keeps deliveries with the same key in event order.
- * - `appendInvitationEvents(db, type, { tenantId?, ids | batchId }, extra?)`: one `invitation.*` event per
- *   invitation, `data` built from the committed-so-far invitation row (contract section 8 shape; never the token
- *   or the accept URL). Use it after the change is written in the transaction.
- * - `appendMemberEvents(db, type, { tenantId, membershipIds })`: `member.updated` / `member.removed`, `data` from
- *   the membership row (userId, tenantId, email, status, names, metadata).
+ * - `appendEvents(db, events: NewEvent[])`: any type, `data` built by the caller (`import.completed`, or
+ *   `member.*` from code that has the data at hand). `NewEvent` = { tenantId, type, data, orderingKey?,
+ *   occurredAt? }; `data.occurredAt` is added. Deliveries with the same `orderingKey` go out in event order.
+ * - `appendInvitationEvents(db, type, { tenantId?, ids } | { tenantId, batchId }, extra?)`: one `invitation.*`
+ *   event per invitation, `data` read from the invitation row (contract section 8: invitationId, tenantId, userId,
+ *   email, status, emailStatus, batchId, invitedBy, metadata, occurredAt, plus acceptedAt on accepted; `extra` is
+ *   merged, e.g. `{ bounceType }`). Never the token or the accept URL. Ordered per invitation.
+ * - `appendMemberEvents(db, 'member.updated' | 'member.removed', { tenantId, membershipIds })`: `data` read from the
+ *   membership (userId, tenantId, email, status, firstName, lastName, metadata, occurredAt). Ordered per user.
  *
- * Invitation events are ordered per invitation, member events per user.
+ * `db` is a MikroORM EntityManager inside `transactional` (services) or a pg client inside `begin` (workers).
+ * Each call is ONE statement whatever the number of events (10,000 invitations: one statement): it inserts the
+ * events, fans them out to the tenant's enabled, subscribed webhook endpoints (`webhook_delivery` rows) and wakes one
+ * delivery job per endpoint touched (graphile-worker job key `webhook:<endpointId>`, taken in endpoint id order so
+ * that concurrent appends cannot deadlock on them).
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { pgArrayLiteral } from '../../db/pg-array';
@@ -76,7 +79,7 @@ function fanOut(source: string): string {
       returning endpoint_id
     )
     select graphile_worker.add_job('${DELIVER_WEBHOOKS_TASK}', json_build_object('endpointId', endpoint_id), job_key := ${endpointJobKeySql('endpoint_id')}, job_key_mode := 'replace')
-      from (select distinct endpoint_id from delivery) touched`;
+      from (select distinct endpoint_id from delivery order by endpoint_id) touched`;
 }
 
 /** A timestamp as JavaScript's toISOString writes it (UTC, milliseconds, Z): the form of every time in event data. */
