@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { createLogger } from '../src/logger';
 import { type EmailWorker, startEmailWorker } from '../src/mail/email-worker';
+import { appendEvents } from '../src/services/events';
 import { FakePostmark } from './helpers/fake-postmark';
 import { FakeWebhookReceiver } from './helpers/fake-webhook-receiver';
 import { type SeededTenant, type TestApp, createTestApp } from './helpers/harness';
@@ -170,6 +171,29 @@ describe('events: every change writes its event, listed oldest first and deliver
     assert.deepEqual((await t.gql(EVENTS, { after: last }, a.token)).data.events.nodes, []);
     await invite('later@example.com', false);
     assert.deepEqual((await t.gql(EVENTS, { after: last }, a.token)).data.events.nodes.map((e: any) => e.type), ['invitation.created']);
+  });
+
+  it('appendEvents writes events of any type set-based, for other features (import.completed), only when the transaction commits', async () => {
+    const importId = '5d3b8c3e-7f1a-4b7e-9a51-2c0e8f6a9b10';
+    const before = receiver.received.length;
+    await t.orm.em.fork().transactional(async (tx) => {
+      await appendEvents(tx, [{ tenantId: a.tenantId, type: 'import.completed', data: { importId, tenantId: a.tenantId, total: 3 }, orderingKey: `import:${importId}` }]);
+    });
+    // Rolled back: no event, no delivery.
+    await t.orm.em
+      .fork()
+      .transactional(async (tx) => {
+        await appendEvents(tx, [{ tenantId: a.tenantId, type: 'import.completed', data: { importId: 'rolled-back' } }]);
+        throw new Error('roll back');
+      })
+      .catch(() => undefined);
+    const listed = await t.gql(EVENTS, { types: ['import.completed'] }, a.token);
+    assert.deepEqual(listed.data.events.nodes.map((e: any) => e.data.importId), [importId]);
+    assert.ok(listed.data.events.nodes[0].data.occurredAt);
+    const eventId = listed.data.events.nodes[0].id;
+    const message = await waitFor(() => receiver.received.find((m) => m.headers['webhook-id'] === eventId), 15_000, 'the import.completed delivery');
+    assert.equal((new Webhook(secret).verify(message.body, message.headers) as { type: string }).type, 'import.completed');
+    assert.ok(!receiver.received.slice(before).some((m) => m.body.includes('rolled-back')));
   });
 
   it('refuses bad arguments of the events query', async () => {
