@@ -149,8 +149,9 @@ describe('webhook endpoints and delivery', () => {
     failing.r.otherwise = 503;
     const second = await createEndpoint(failing.url);
     await invite(['failing@example.com']);
-    await waitFor(() => failing.r.received.length >= 1, 15_000, 'a first attempt');
-    // The last retry of the schedule: one more failure and the delivery has failed for good.
+    // Three attempts recorded: the next one is 3.6 s away (1,800 x 0.002 ms), so no round is writing this row now.
+    await waitFor(async () => (await deliveries(second.endpoint.id))[0]?.attempts >= 3, 15_000, 'three recorded attempts');
+    // As if at the last retry of the schedule: one more failure and the delivery has failed for good.
     await t.sql(`update webhook_delivery set attempts = 7, next_attempt_at = now() where endpoint_id = $1`, [second.endpoint.id]);
     // Failing for longer than 5 days (scaled: 432,000 s x 0.002 ms = 864 ms): the next failure disables it.
     await t.sql(`update webhook_endpoint set failing_since = now() - interval '1 second' where id = $1`, [second.endpoint.id]);

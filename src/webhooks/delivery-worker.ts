@@ -70,7 +70,7 @@ export async function drainEndpoint(deps: WebhookDeliveryDeps, db: PoolClient, e
   const { rows: locked } = await db.query<{ ok: boolean }>('select pg_try_advisory_lock(hashtextextended($1, 0)) as ok', [lockKey]);
   if (!locked[0]?.ok) {
     // Another worker drains it; look again shortly in case it finished just before our deliveries arrived.
-    await scheduleEndpoint(db, endpointId, new Date(Date.now() + 1000));
+    await scheduleEndpoint(db, endpointId, new Date(Date.now() + 1000), 'replace');
     return;
   }
   try {
@@ -84,18 +84,21 @@ export async function drainEndpoint(deps: WebhookDeliveryDeps, db: PoolClient, e
                           and p.ordering_key = d.ordering_key and p.event_seq < d.event_seq)`,
       [endpointId],
     );
-    if (rows[0]?.next) await scheduleEndpoint(db, endpointId, new Date(Math.max(Date.now(), new Date(rows[0].next).getTime())));
+    // preserve_run_at: a job an append queued meanwhile (due now, for deliveries this read may not have seen) keeps
+    // its time instead of being pushed back to the next retry.
+    if (rows[0]?.next) await scheduleEndpoint(db, endpointId, new Date(Math.max(Date.now(), new Date(rows[0].next).getTime())), 'preserve_run_at');
   } finally {
     await db.query('select pg_advisory_unlock(hashtextextended($1, 0))', [lockKey]);
   }
 }
 
-async function scheduleEndpoint(db: PoolClient, endpointId: string, runAt: Date): Promise<void> {
-  await db.query(`select graphile_worker.add_job($1, json_build_object('endpointId', $2::text), run_at := $3, job_key := $4, job_key_mode := 'replace')`, [
+async function scheduleEndpoint(db: PoolClient, endpointId: string, runAt: Date, mode: 'replace' | 'preserve_run_at'): Promise<void> {
+  await db.query(`select graphile_worker.add_job($1, json_build_object('endpointId', $2::text), run_at := $3, job_key := $4, job_key_mode := $5)`, [
     DELIVER_WEBHOOKS_TASK,
     endpointId,
     runAt,
     endpointJobKey(endpointId),
+    mode,
   ]);
 }
 
