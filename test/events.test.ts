@@ -36,7 +36,7 @@ describe('events: every change writes its event, listed oldest first and deliver
       POSTMARK_FROM: 'invites@acme.test',
       POSTMARK_WEBHOOK_USERNAME: 'pm',
       POSTMARK_WEBHOOK_PASSWORD: 'pw',
-      WEBHOOK_RETRY_BASE_MS: '0.002',
+      WEBHOOK_RETRY_BASE_MS: '0.05',
       WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
     });
     a = await t.seedTenant();

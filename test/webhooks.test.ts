@@ -24,8 +24,12 @@ function verify(secret: string, message: ReceivedWebhook): { type: string; data:
   return new Webhook(secret).verify(message.body, message.headers) as { type: string; data: Record<string, any> };
 }
 
-/** A retry schedule 500 times faster than in service: the 5 s step takes 10 ms, the 5 min step 0.6 s. */
-const FAST = { WEBHOOK_RETRY_BASE_MS: '0.002', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WEBHOOK_TIMEOUT_MS: '400' };
+/**
+ * The retry schedule 20,000 times faster than in service: one second of it lasts 0.05 ms, so the 30 min step takes
+ * 90 ms, the 2 h step 360 ms, all eight attempts about 5 s, and the 5-day disabling window 21.6 s.
+ */
+const FAST = { WEBHOOK_RETRY_BASE_MS: '0.05', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WEBHOOK_TIMEOUT_MS: '400' };
+const UNIT_MS = 0.05;
 
 describe('webhook endpoints and delivery', () => {
   let t: TestApp;
@@ -109,10 +113,10 @@ describe('webhook endpoints and delivery', () => {
     for (const message of r.received) verify(secret, message);
     const [row] = await deliveries(endpoint.id);
     assert.equal(row.attempts, 5);
-    // Retries wait as the schedule says (scaled): 0, 5, 300, 1800 units before attempts 2..5.
+    // Retries wait as the schedule says (scaled): 5 s, 5 min, 30 min, 2 h before attempts 2 to 5.
     const gaps = r.received.slice(1).map((m, i) => m.at - r.received[i].at);
-    assert.ok(gaps[2] >= 300 * 0.002 * 0.9, `third retry waited ${gaps[2]} ms`);
-    assert.ok(gaps[3] >= 1800 * 0.002 * 0.9, `fourth retry waited ${gaps[3]} ms`);
+    assert.ok(gaps[2] >= 1800 * UNIT_MS - 5, `the third retry came after ${gaps[2]} ms`);
+    assert.ok(gaps[3] >= 7200 * UNIT_MS - 5, `the fourth retry came after ${gaps[3]} ms`);
     await t.gql(DELETE, { id: endpoint.id }, a.token);
   });
 
@@ -149,14 +153,18 @@ describe('webhook endpoints and delivery', () => {
     failing.r.otherwise = 503;
     const second = await createEndpoint(failing.url);
     await invite(['failing@example.com']);
-    // Three attempts recorded: the next one is 3.6 s away (1,800 x 0.002 ms), so no round is writing this row now.
-    await waitFor(async () => (await deliveries(second.endpoint.id))[0]?.attempts >= 3, 15_000, 'three recorded attempts');
-    // As if at the last retry of the schedule: one more failure and the delivery has failed for good.
-    await t.sql(`update webhook_delivery set attempts = 7, next_attempt_at = now() where endpoint_id = $1`, [second.endpoint.id]);
-    // Failing for longer than 5 days (scaled: 432,000 s x 0.002 ms = 864 ms): the next failure disables it.
-    await t.sql(`update webhook_endpoint set failing_since = now() - interval '1 second' where id = $1`, [second.endpoint.id]);
-    await t.sql(`select graphile_worker.add_job('deliver_webhooks', json_build_object('endpointId', $1::text))`, [second.endpoint.id]);
-    await waitFor(async () => (await deliveries(second.endpoint.id))[0].status === 'FAILED', 15_000, 'the delivery to fail for good');
+    // Eight attempts (the schedule takes about 5 s scaled), then the delivery has failed for good.
+    await waitFor(async () => (await deliveries(second.endpoint.id))[0]?.status === 'FAILED', 30_000, () => `the delivery to fail for good; ${failing.r.received.length} attempts`);
+    assert.equal((await deliveries(second.endpoint.id))[0].attempts, 8);
+    assert.equal(failing.r.received.length, 8);
+    assert.equal(new Set(failing.r.received.map((m) => m.headers['webhook-id'])).size, 1);
+    const [stillEnabled] = await t.sql('select enabled, failing_since from webhook_endpoint where id = $1', [second.endpoint.id]);
+    assert.equal(stillEnabled.enabled, true, 'one failed delivery does not disable an endpoint');
+    assert.ok(stillEnabled.failing_since);
+    // Failing for longer than 5 days (scaled: 432,000 s x 0.05 ms = 21.6 s): the next failure disables it.
+    await t.sql(`update webhook_endpoint set failing_since = now() - interval '30 seconds' where id = $1`, [second.endpoint.id]);
+    await invite(['failing-later@example.com']);
+    await waitFor(async () => !(await t.sql('select enabled from webhook_endpoint where id = $1', [second.endpoint.id]))[0].enabled, 15_000, 'the endpoint to be disabled');
     const [secondRow] = await t.sql('select enabled, disabled_reason from webhook_endpoint where id = $1', [second.endpoint.id]);
     assert.equal(secondRow.enabled, false);
     assert.match(secondRow.disabled_reason, /5 days/);
@@ -236,7 +244,7 @@ describe('webhook targets with the SSRF guard on (WEBHOOK_ALLOW_PRIVATE_TARGETS 
   const r = new FakeWebhookReceiver();
 
   before(async () => {
-    t = await createTestApp({ WEBHOOK_RETRY_BASE_MS: '0.002' });
+    t = await createTestApp({ WEBHOOK_RETRY_BASE_MS: '0.05' });
     a = await t.seedTenant();
     worker = await startEmailWorker({ config: t.config, databaseUrl: t.databaseUrl, log: createLogger('silent') });
   });

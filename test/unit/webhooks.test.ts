@@ -59,9 +59,9 @@ describe('webhook retry schedule', () => {
   });
 
   it('scales with WEBHOOK_RETRY_BASE_MS, the 5-day disabling window too', () => {
-    assert.deepEqual([1, 2, 3].map((n) => nextAttemptDelayMs(n, 0.002)), [0.01, 0.6, 3.6].map(Math.round));
+    assert.deepEqual([2, 3, 4].map((n) => nextAttemptDelayMs(n, 0.05)), [15, 90, 360]);
     assert.equal(failingWindowMs(1000), 5 * 24 * 3600 * 1000);
-    assert.equal(failingWindowMs(0.002), 864);
+    assert.equal(failingWindowMs(0.05), 21_600);
   });
 });
 
