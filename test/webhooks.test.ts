@@ -120,6 +120,22 @@ describe('webhook endpoints and delivery', () => {
     await t.gql(DELETE, { id: endpoint.id }, a.token);
   });
 
+  it("holds an invitation's later events behind its failing one, so they arrive in event order", async () => {
+    const { r, url } = await receiver();
+    // The first delivery fails five times (about 0.5 s scaled); the revocation, appended meanwhile, must wait for it.
+    r.script = [500, 500, 500, 500, 500];
+    const { secret, endpoint } = await createEndpoint(url);
+    const [id] = await invite(['ordered@example.com']);
+    await waitFor(() => r.received.length >= 1, 15_000, 'the first attempt');
+    const revoked = await t.gql('mutation($ids: [ID!]!) { revokeInvitations(ids: $ids) { results { ok } } }', { ids: [id] }, a.token);
+    assert.equal(revoked.data.revokeInvitations.results[0].ok, true);
+    assert.deepEqual((await deliveries(endpoint.id)).map((d) => d.status), ['PENDING', 'PENDING'], 'the revocation was appended while the creation still failed');
+    await waitFor(async () => (await deliveries(endpoint.id)).every((d) => d.status === 'SUCCEEDED') && r.received.length >= 7, 15_000, 'both delivered');
+    const types = r.received.map((m) => verify(secret, m).type);
+    assert.deepEqual(types, [...Array(6).fill('invitation.created'), 'invitation.revoked']);
+    await t.gql(DELETE, { id: endpoint.id }, a.token);
+  });
+
   it('records a redirect as a failure and does not follow it', async () => {
     const { r, url } = await receiver();
     const target = await receiver();
