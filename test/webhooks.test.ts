@@ -185,10 +185,12 @@ describe('webhook endpoints and delivery', () => {
     assert.equal(secondRow.enabled, false);
     assert.match(secondRow.disabled_reason, /5 days/);
 
-    // Enabled again by the tenant: the failure history is cleared.
+    // Enabled again by the tenant: the failure history is cleared, and what it kept pending goes out at once.
+    failing.r.otherwise = 200;
     const again = await t.gql(UPDATE, { id: second.endpoint.id, input: { enabled: true } }, a.token);
     assert.equal(again.data.updateWebhookEndpoint.enabled, true);
     assert.equal(again.data.updateWebhookEndpoint.disabledReason, null);
+    await waitFor(async () => (await deliveries(second.endpoint.id))[1]?.status === 'SUCCEEDED', 10_000, 'the kept delivery after enabling');
     for (const id of [first.endpoint.id, second.endpoint.id]) await t.gql(DELETE, { id }, a.token);
   });
 

@@ -1,7 +1,7 @@
 import type { RequestContext } from '../../context';
 import { WebhookEndpoint } from '../../entities';
 import { DomainError } from '../errors';
-import { EVENT_TYPES } from '../events';
+import { DELIVER_WEBHOOKS_TASK, EVENT_TYPES, endpointJobKey } from '../events';
 import { canonicalId, isUuid } from '../ids';
 import { hasDisplayControl } from '../unsafe-text';
 import { newWebhookSecret, type SecretBox } from './secrets';
@@ -87,12 +87,21 @@ export class WebhookEndpointService {
     if (input.url !== undefined && input.url !== null) endpoint.url = await this.checkUrl(input.url);
     if (input.eventTypes !== undefined) endpoint.eventTypes = checkEventTypes(input.eventTypes);
     if (input.description !== undefined) endpoint.description = checkDescription(input.description);
+    const enabling = input.enabled === true && !endpoint.enabled;
     if (input.enabled !== undefined && input.enabled !== null) {
       endpoint.enabled = input.enabled;
       // Enabled again by the tenant: its failure history starts over.
       if (input.enabled) Object.assign(endpoint, { disabledReason: null, failingSince: null });
     }
     await ctx.em.flush();
+    // Deliveries it kept while disabled go out now rather than at the next sweep (which would find them too).
+    if (enabling) {
+      await ctx.em.execute(`select graphile_worker.add_job(?, json_build_object('endpointId', ?::text), job_key := ?, job_key_mode := 'replace')`, [
+        DELIVER_WEBHOOKS_TASK,
+        endpoint.id,
+        endpointJobKey(endpoint.id),
+      ]);
+    }
     return view(endpoint);
   }
 
