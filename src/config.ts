@@ -40,6 +40,8 @@ export interface WebhookConfig {
   timeoutMs: number;
   /** Key that seals endpoint secrets at rest (AES-256-GCM); unset stores them unsealed. */
   secretKey?: string;
+  /** Endpoints drained at once by one worker process (each drain sends up to 10 requests at a time). */
+  workerConcurrency: number;
 }
 
 export interface EmailQueueConfig {
@@ -281,6 +283,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       allowPrivateTargets: env.WEBHOOK_ALLOW_PRIVATE_TARGETS === 'true',
       timeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 15_000, 1),
       secretKey: webhookSecretKey(optional(env, 'WEBHOOK_SECRET_KEY')),
+      workerConcurrency: int(env, 'WEBHOOK_WORKER_CONCURRENCY', 4, 1, 100),
     },
     email: {
       runWorker: env.RUN_WORKER !== 'false',

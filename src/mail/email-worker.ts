@@ -10,7 +10,7 @@ import { SEND_INVITATION_EMAILS, SEND_JOB_KEY } from './email-queue';
 import { graphileLogger } from './graphile-logger';
 import { renderInvitationEmail } from './invitation-email';
 import { appendInvitationEvents } from '../services/events/append';
-import { SWEEP_WEBHOOKS_TASK as SWEEP_WEBHOOKS, webhookTasks } from '../webhooks/delivery-worker';
+import { startWebhookRunner } from '../webhooks/delivery-worker';
 
 const RETRY_JOB_KEY = 'send-invitation-emails-retry';
 const PURGE_IDEMPOTENCY_RECORDS = 'purge_idempotency_records';
@@ -268,7 +268,6 @@ export async function startEmailWorker(options: {
   const connectionLost = (error: Error) => deps.log.warn({ err: error }, 'email worker: database connection lost');
   pgPool.on('error', connectionLost);
   pgPool.on('connect', (client) => client.on('error', connectionLost));
-  const webhooks = webhookTasks({ config, log });
   const runner = await run({
     pgPool,
     concurrency: options.concurrency ?? 1,
@@ -280,13 +279,16 @@ export async function startEmailWorker(options: {
       [PURGE_IDEMPOTENCY_RECORDS]: async (_payload, helpers) => {
         await helpers.withPgClient((db) => db.query(`delete from idempotency_record where created_at < now() - interval '24 hours'`));
       },
-      ...webhooks.tasks,
     },
     // A sweep, in case a worker died holding a claim while nothing else was being queued; and a daily purge.
-    crontab: [`* * * * * ${SEND_INVITATION_EMAILS} ?max=1`, `17 3 * * * ${PURGE_IDEMPOTENCY_RECORDS} ?max=1`, ...webhooks.crontab].join('\n'),
+    crontab: [`* * * * * ${SEND_INVITATION_EMAILS} ?max=1`, `17 3 * * * ${PURGE_IDEMPOTENCY_RECORDS} ?max=1`].join('\n'),
   });
-  // Deliveries left due while no worker ran (or by a worker killed mid-delivery).
-  await runner.addJob(SWEEP_WEBHOOKS, {});
+  // Webhook deliveries and the expiry sweep run beside it, with slots of their own.
+  const webhooks = await startWebhookRunner({ config, databaseUrl, log }).catch(async (error: unknown) => {
+    await runner.stop();
+    await pgPool.end();
+    throw error;
+  });
   // Pick up whatever was left queued while no worker ran.
   await runner.addJob(SEND_INVITATION_EMAILS, {}, { jobKey: SEND_JOB_KEY, jobKeyMode: 'replace' });
   deps.log.info({ sender: deps.sender.name }, 'email worker started');
@@ -296,7 +298,7 @@ export async function startEmailWorker(options: {
     async stop() {
       if (stopped) return;
       stopped = true;
-      await runner.stop();
+      await Promise.all([runner.stop(), webhooks.stop()]);
       await pgPool.end();
     },
   };

@@ -1,5 +1,6 @@
-import type { JobHelpers, Task } from 'graphile-worker';
-import type { PoolClient } from 'pg';
+import { type JobHelpers, type Runner, type Task, run } from 'graphile-worker';
+import { Pool, type PoolClient } from 'pg';
+import { graphileLogger } from '../mail/graphile-logger';
 import type { AppConfig } from '../config';
 import type { Logger } from '../logger';
 import { metrics } from '../http/observability';
@@ -277,5 +278,47 @@ export function webhookTasks(deps: WebhookDeliveryDeps): { tasks: Record<string,
       },
     },
     crontab: [`* * * * * ${SWEEP_WEBHOOKS_TASK} ?max=1`, `* * * * * ${EXPIRE_INVITATIONS_TASK} ?max=1`, `41 3 * * * ${PURGE_WEBHOOK_DELIVERIES_TASK} ?max=1`],
+  };
+}
+
+export interface WebhookRunner {
+  runner: Runner;
+  stop(): Promise<void>;
+}
+
+/**
+ * Webhook delivery and the expiry sweep in a graphile-worker runner of their own, beside the email runner: a tenant's
+ * endpoint that hangs for 15 s per attempt holds one of its `WEBHOOK_WORKER_CONCURRENCY` slots, never the email queue.
+ * A runner only takes jobs of the tasks it knows, so the two share the job queue without taking each other's jobs.
+ */
+export async function startWebhookRunner(options: { config: AppConfig; databaseUrl: string; log: Logger; lookup?: Lookup }): Promise<WebhookRunner> {
+  const { config, databaseUrl } = options;
+  const log = options.log.child({ component: 'webhooks' });
+  const concurrency = config.webhooks.workerConcurrency;
+  const pgPool = new Pool({ connectionString: databaseUrl, max: concurrency + 2 });
+  const connectionLost = (error: Error) => log.warn({ err: error }, 'webhook worker: database connection lost');
+  pgPool.on('error', connectionLost);
+  pgPool.on('connect', (client) => client.on('error', connectionLost));
+  const { tasks, crontab } = webhookTasks({ config, log, lookup: options.lookup });
+  const runner = await run({
+    pgPool,
+    concurrency,
+    noHandleSignals: true,
+    pollInterval: config.email.pollIntervalMs,
+    logger: graphileLogger(options.log),
+    taskList: tasks,
+    crontab: crontab.join('\n'),
+  });
+  // Deliveries left due while no worker ran (or by a worker killed mid-delivery).
+  await runner.addJob(SWEEP_WEBHOOKS_TASK, {});
+  let stopped = false;
+  return {
+    runner,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await runner.stop();
+      await pgPool.end();
+    },
   };
 }
