@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { createLogger } from '../src/logger';
 import { type EmailWorker, startEmailWorker } from '../src/mail/email-worker';
+import { FakePostmark } from './helpers/fake-postmark';
 import { FakeWebhookReceiver, type ReceivedWebhook } from './helpers/fake-webhook-receiver';
 import { BULK_INVITE, type SeededTenant, TEST_JWT_SECRET, type TestApp, createTestApp } from './helpers/harness';
 import { type Spawned, spawnEntry } from './helpers/processes';
@@ -359,5 +360,43 @@ describe('webhook delivery when the worker process is killed mid-delivery', () =
     assert.equal(r.received.length, 2);
     assert.equal(r.received[0].headers['webhook-id'], r.received[1].headers['webhook-id'], 'the same webhook-id');
     assert.equal(verify(secret, r.received[1]).type, 'invitation.created');
+  });
+});
+
+describe('a hanging webhook endpoint and the email queue', () => {
+  const postmark = new FakePostmark();
+  const r = new FakeWebhookReceiver();
+  let t: TestApp;
+  let a: SeededTenant;
+  let worker: EmailWorker;
+
+  before(async () => {
+    const apiUrl = await postmark.start();
+    t = await createTestApp({
+      POSTMARK_SERVER_TOKEN: 'test-token',
+      POSTMARK_API_URL: apiUrl,
+      POSTMARK_FROM: 'invites@acme.test',
+      WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+      WEBHOOK_TIMEOUT_MS: '20000',
+    });
+    a = await t.seedTenant();
+    worker = await startEmailWorker({ config: t.config, databaseUrl: t.databaseUrl, log: createLogger('silent') });
+  });
+  after(async () => {
+    await r.stop(); // ends the hanging request
+    await worker.stop();
+    await t.close();
+    await postmark.stop();
+  });
+
+  it('sends invitation emails while a delivery waits on an endpoint that never answers', async () => {
+    r.otherwise = 'hang';
+    await t.gql(CREATE, { input: { url: await r.start() } }, a.token);
+    const started = Date.now();
+    const res = await t.gql(BULK_INVITE, { input: { users: [{ email: 'while-hanging@example.com' }] } }, a.token);
+    assert.equal(res.data.bulkInviteUsers.successful, 1);
+    await waitFor(() => r.received.length === 1, 10_000, 'the hanging delivery to start');
+    await waitFor(() => postmark.accepted.some((m) => m.To === 'while-hanging@example.com'), 10_000, 'the email');
+    assert.ok(Date.now() - started < 10_000, 'the email did not wait for the 20 s webhook timeout');
   });
 });
