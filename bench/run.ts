@@ -39,6 +39,7 @@ import { TenantDirectory } from '../src/auth/tenant-directory';
 import { FakePostmark } from '../test/helpers/fake-postmark';
 import { freePort, spawnEntry } from '../test/helpers/processes';
 import { CONTRACT_SCENARIO, SMOKE_SCENARIO, isolationReport, runIsolation } from './isolation';
+import { runEventsBench } from './events';
 
 const smoke = process.argv.includes('--smoke');
 const SIZES = smoke ? [20] : [100, 1_000, 10_000];
@@ -576,6 +577,7 @@ async function main() {
     server = undefined;
     const drain = await emailDrain(serverUrl);
     const isolated = await isolation(serverUrl);
+    const events = await runEventsBench(serverUrl, smoke);
     await orm.close();
 
     const targets = checkTargets(rows);
@@ -598,12 +600,14 @@ async function main() {
       '',
       `Email drain: ${drain.emails.toLocaleString('en')} queued invitations → ${drain.delivered.toLocaleString('en')} delivered in ${drain.httpCalls} Postmark calls, ${drain.seconds} s (the fake server itself spent ${drain.fakeServerSeconds} s accepting them).`,
       '',
+      `Events (N = ${events.n.toLocaleString('en')}): the \`invitation.created\` statement of a bulk invite takes ${median(events.createdEventsStatementMs)} ms of the request's ${median(events.bulkInviteMs)} ms (${events.bulkInviteStatements} statements, sendEmail: false). Fan-out of ${events.fanOutDeliveries.toLocaleString('en')} events to one loopback endpoint: ${events.deliveriesPerSecond} deliveries/s, ${events.workerStatementsPer1000Deliveries} worker SQL statements per 1,000 deliveries.`,
+      '',
       isolationReport(isolated),
       '',
       `SCIM \`POST /scim/v2/Bulk\` with ${scim.n.toLocaleString('en')} user creates: ${scim.scimBulkMs} ms, against ${scim.bulkInviteUsersMs} ms for bulkInviteUsers of as many plain people (sendEmail false): ${scim.ratio}× (target: within 2×).`,
     ].join('\n');
     console.log(`\n${table}\n`);
-    const results = { date: new Date().toISOString(), smoke, machine, runs: RUNS, sizes: rows, targets, rest, drain, isolation: isolated, scim };
+    const results = { date: new Date().toISOString(), smoke, machine, runs: RUNS, sizes: rows, targets, rest, drain, isolation: isolated, scim, events };
     writeFileSync(join(__dirname, smoke ? 'results.smoke.json' : 'results.json'), JSON.stringify(results, null, 2) + '\n');
   } finally {
     if (server) {

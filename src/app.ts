@@ -39,12 +39,19 @@ import { ScimBulkService } from './services/scim/scim-bulk.service';
 import { ScimGroupService } from './services/scim/scim-groups.service';
 import { ScimTokenAuthenticator } from './services/scim/scim-token.service';
 import { ScimUserService } from './services/scim/scim-users.service';
+import { postmarkWebhookRoutes } from './rest/postmark-webhook.routes';
+import { EventLogService } from './services/events';
+import { WebhookEndpointService } from './services/webhooks/webhook-endpoint.service';
+import { SecretBox } from './services/webhooks/secrets';
+import { targetPolicy } from './services/webhooks/target-guard';
 
 export interface Services {
   bulkInvites: BulkInviteService;
   /** People in flight in heavy bulk requests (src/http/admission.ts), shared by the HTTP hook and the service. */
   admission: BulkAdmission;
   invitations: InvitationService;
+  eventLog: EventLogService;
+  webhookEndpoints: WebhookEndpointService;
   scim: ScimServices;
 }
 
@@ -107,6 +114,8 @@ export function createServices(config: AppConfig, orm: MikroORM): Services {
       },
     }),
     invitations: new InvitationService(config, graphileEmailQueue),
+    eventLog: new EventLogService(),
+    webhookEndpoints: new WebhookEndpointService(targetPolicy(config), new SecretBox(config.webhooks.secretKey)),
   };
 }
 
@@ -218,6 +227,7 @@ export async function buildApp(options: { config: AppConfig; orm: MikroORM; log:
   await server.register(aptlydoneRoutes, { bulkInvites: services.bulkInvites });
   await server.register(royaltiRoutes, { bulkInvites: services.bulkInvites });
   await server.register(scimRoutes, { prefix: '/scim/v2', ...services.scim, admission: services.admission, contextDeps, baseUrl: `${config.publicUrl}/scim/v2` });
+  await server.register(postmarkWebhookRoutes, { postmark: config.postmark });
   await server.register(acceptPageRoutes, { config, invitations: services.invitations });
   if (!config.isProduction) await server.register(devMailboxRoutes, { orm });
   if (!config.isProduction) await server.register(localExplorerRoutes);

@@ -23,6 +23,25 @@ export interface PostmarkConfig {
   /** Base URL of the Postmark API; unset means Postmark's public API. */
   apiUrl?: string;
   timeoutMs: number;
+  /** With it, invitation emails go through /email/batchWithTemplates with this TemplateAlias. */
+  templateAlias?: string;
+  /** HTTP Basic credentials of POST /webhooks/postmark; the route answers 404 while either is unset. */
+  webhookUsername?: string;
+  webhookPassword?: string;
+}
+
+/** Outgoing webhooks (src/services/webhooks). */
+export interface WebhookConfig {
+  /** Milliseconds one second of the retry schedule lasts: 1000 in service, a small value in tests. */
+  retryBaseMs: number;
+  /** Deliver to loopback, private and link-local addresses too (development and tests only). */
+  allowPrivateTargets: boolean;
+  /** Per-attempt timeout: a 2xx must arrive within it. */
+  timeoutMs: number;
+  /** Key that seals endpoint secrets at rest (AES-256-GCM); unset stores them unsealed. */
+  secretKey?: string;
+  /** Endpoints drained at once by one worker process (each drain sends up to 10 requests at a time). */
+  workerConcurrency: number;
 }
 
 export interface EmailQueueConfig {
@@ -76,6 +95,7 @@ export interface AppConfig {
   jwt: JwtConfig;
   postmark: PostmarkConfig;
   email: EmailQueueConfig;
+  webhooks: WebhookConfig;
   rateLimit: RateLimitConfig;
   admission: AdmissionConfig;
   publicUrl: string;
@@ -104,6 +124,20 @@ function int(env: Env, name: string, fallback: number, min = 0, max = Number.MAX
     throw new ConfigError(`${name} must be an integer ${range}, got "${raw}"`);
   }
   return value;
+}
+
+/** A number > 0, fractions allowed (the webhook retry schedule is scaled far down in tests). */
+function positiveNumber(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new ConfigError(`${name} must be a number > 0, got "${raw}"`);
+  return value;
+}
+
+function webhookSecretKey(raw: string | undefined): string | undefined {
+  if (raw !== undefined && Buffer.byteLength(raw) < 32) throw new ConfigError('WEBHOOK_SECRET_KEY must be at least 32 bytes');
+  return raw;
 }
 
 /** Only PostgreSQL URLs; the message never repeats the password. */
@@ -240,6 +274,16 @@ export function loadConfig(env: Env = process.env): AppConfig {
       messageStream: optional(env, 'POSTMARK_MESSAGE_STREAM') ?? 'outbound',
       apiUrl: optional(env, 'POSTMARK_API_URL'),
       timeoutMs: int(env, 'POSTMARK_TIMEOUT_MS', 30_000, 1),
+      templateAlias: optional(env, 'POSTMARK_TEMPLATE_ALIAS'),
+      webhookUsername: optional(env, 'POSTMARK_WEBHOOK_USERNAME'),
+      webhookPassword: optional(env, 'POSTMARK_WEBHOOK_PASSWORD'),
+    },
+    webhooks: {
+      retryBaseMs: positiveNumber(env, 'WEBHOOK_RETRY_BASE_MS', 1000),
+      allowPrivateTargets: env.WEBHOOK_ALLOW_PRIVATE_TARGETS === 'true',
+      timeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 15_000, 1),
+      secretKey: webhookSecretKey(optional(env, 'WEBHOOK_SECRET_KEY')),
+      workerConcurrency: int(env, 'WEBHOOK_WORKER_CONCURRENCY', 4, 1, 100),
     },
     email: {
       runWorker: env.RUN_WORKER !== 'false',

@@ -38,6 +38,7 @@ describe('tenant scoping', () => {
     // Derived from metadata, so it includes EmailQuota and RateLimitUsage, whose tenant is part of their primary key, not TenantScoped's.
     assert.deepEqual(owned.map((meta) => meta.className).sort(), [
       'EmailQuota',
+      'EventRecord',
       'Group',
       'IdempotencyRecord',
       'Invitation',
@@ -49,6 +50,8 @@ describe('tenant scoping', () => {
       'RateLimitUsage',
       'Role',
       'ScimToken',
+      'WebhookDelivery',
+      'WebhookEndpoint',
     ]);
     const em = t.orm.em.fork();
     for (const meta of owned) {

@@ -13,7 +13,11 @@ export interface Viewer {
   /** Absent only on platform tokens that carry nothing but `tenants:create`. */
   tenantId?: string;
   permissions: ReadonlySet<string>;
+  /** The `name` claim (a display name), when the token carries a printable one; emails name the inviter with it. */
+  name?: string;
 }
+
+const MAX_NAME_LENGTH = 200;
 
 function unauthenticated(message: string): DomainError {
   return new DomainError('UNAUTHENTICATED', message);
@@ -94,7 +98,10 @@ export function createTokenVerifier(config: JwtConfig): TokenVerifier {
       }
       // Ids compare case-insensitively: the canonical form here gives an upper-case tenantId the same tenant
       // filter, rate-limit bucket and cache entries as the lower-case one.
-      return { userId: sub, tenantId: tenantId ? canonicalId(tenantId) : undefined, permissions: new Set(permissions) };
+      // Optional and only shown to invitees: a name that is not printable text is left out rather than refusing the token.
+      const name: unknown = claims.name;
+      const displayName = typeof name === 'string' && name.trim() !== '' && name.length <= MAX_NAME_LENGTH && !hasDisplayControl(name) ? name.trim() : undefined;
+      return { userId: sub, tenantId: tenantId ? canonicalId(tenantId) : undefined, permissions: new Set(permissions), ...(displayName ? { name: displayName } : {}) };
     },
   };
 }

@@ -33,7 +33,9 @@ export async function devMailboxRoutes(app: FastifyInstance, opts: { orm: MikroO
       .send(
         `<div style="font-family:monospace;background:#f4f4f4;padding:8px;border-bottom:1px solid #ccc">` +
           `<a href="/dev/mailbox">&larr; mailbox</a> &middot; From: ${escapeHtml(mail.from)} &middot; To: ${escapeHtml(mail.to)} &middot; Subject: ${escapeHtml(mail.subject)}</div>` +
-          mail.html,
+          mail.html +
+          // The text part, as a client without HTML shows it.
+          `<hr><div style="font-family:monospace;background:#f4f4f4;padding:8px">Text part:</div><pre style="white-space:pre-wrap;padding:8px">${escapeHtml(mail.text)}</pre>`,
       );
   });
 }

@@ -34,6 +34,10 @@ export enum StoredEmailStatus {
   SENDING = 'SENDING',
   SENT = 'SENT',
   FAILED = 'FAILED',
+  /** Postmark reported the message delivered (POST /webhooks/postmark). */
+  DELIVERED = 'DELIVERED',
+  /** Postmark reported a hard bounce or spam complaint; resending needs `force: true`. */
+  BOUNCED = 'BOUNCED',
 }
 
 export enum EmailStatus {
@@ -41,4 +45,8 @@ export enum EmailStatus {
   QUEUED = 'QUEUED',
   SENT = 'SENT',
   FAILED = 'FAILED',
+  /** Postmark reported the message delivered (POST /webhooks/postmark). */
+  DELIVERED = 'DELIVERED',
+  /** Postmark reported a hard bounce or spam complaint; resending needs `force: true`. */
+  BOUNCED = 'BOUNCED',
 }

@@ -1,5 +1,6 @@
 import { Group, Position, Role } from './catalog.entities';
 import { DevMail } from './dev-mail.entity';
+import { EventRecord, WebhookDelivery, WebhookEndpoint } from './event.entities';
 import { EmailQuota } from './email-quota.entity';
 import { IdempotencyRecord } from './idempotency-record.entity';
 import { Invitation } from './invitation.entity';
@@ -11,7 +12,8 @@ import { User } from './user.entity';
 
 export * from './enums';
 export { Tenant, User, Membership, MembershipRole, MembershipGroup, MembershipPosition, Role, Group, Position };
-export { Invitation, IdempotencyRecord, DevMail, EmailQuota, RateLimitUsage, ScimToken };
+export { Invitation, IdempotencyRecord, DevMail, EmailQuota, RateLimitUsage, ScimToken, EventRecord, WebhookEndpoint, WebhookDelivery };
+export { WebhookDeliveryStatus } from './event.entities';
 
 export const entities = [
   Tenant,
@@ -29,6 +31,9 @@ export const entities = [
   EmailQuota,
   RateLimitUsage,
   ScimToken,
+  EventRecord,
+  WebhookEndpoint,
+  WebhookDelivery,
 ];
 
 export { TENANT_FILTER, addTenantFilter, isTenantOwned } from './tenant-scoped';

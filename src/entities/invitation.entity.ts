@@ -17,6 +17,11 @@ import { TenantScoped } from './tenant-scoped';
 @Index({ name: 'invitation_tenant_membership_idx', properties: ['tenant', 'membership', 'createdAt'] })
 @Index({ name: 'invitation_tenant_batch_idx', properties: ['tenant', 'batchId'] })
 @Index({ name: 'invitation_email_queue_idx', properties: ['emailStatus', 'emailNextAttemptAt'] })
+// The expiry sweep: pending invitations whose `invitation.expired` event is not written yet, by expiry.
+@Index({
+  name: 'invitation_expiry_sweep_idx',
+  expression: `create index "invitation_expiry_sweep_idx" on "invitation" ("expires_at") where "status" = 'PENDING' and "expiry_recorded_at" is null`,
+})
 @Index({
   name: 'invitation_one_pending_per_membership',
   expression: `create unique index "invitation_one_pending_per_membership" on "invitation" ("membership_id") where "status" = 'PENDING'`,
@@ -51,6 +56,10 @@ export class Invitation extends TenantScoped {
 
   @Property({ type: 'text', nullable: true })
   invitedBy?: string | null;
+
+  /** The inviting token's `name` claim, if it had one: the email and the accept page name the inviter. */
+  @Property({ type: 'text', nullable: true })
+  inviterName?: string | null;
 
   /** The bulk request that created this invitation: one id per request, shared by its invitations. */
   @Property({ type: 'uuid', nullable: true })
@@ -97,6 +106,10 @@ export class Invitation extends TenantScoped {
 
   @Property({ type: 'datetime', nullable: true })
   revokedAt?: Date | null;
+
+  /** When the expiry sweep wrote this invitation's `invitation.expired` event; a resend clears it. */
+  @Property({ type: 'datetime', nullable: true })
+  expiryRecordedAt?: Date | null;
 
   /** When `resendInvitation` last queued an email: the cooldown runs from here. */
   @Property({ type: 'datetime', nullable: true })

@@ -51,6 +51,10 @@ registerEnumType(EmailStatus, {
     QUEUED: { description: 'Waiting for, or being handled by, the email worker.' },
     SENT: { description: 'The email provider accepted the message.' },
     FAILED: { description: 'Not sent; emailError says why (the tenant\'s hourly email budget was used up, or the provider refused the recipient).' },
+    DELIVERED: { description: "Postmark reported the message delivered to the recipient's mail server." },
+    BOUNCED: {
+      description: 'Postmark reported a hard bounce, spam complaint, invalid or deactivated address; emailError says which. Resending needs force: true.',
+    },
   },
 });
 

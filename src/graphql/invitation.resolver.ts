@@ -39,8 +39,13 @@ export class InvitationResolver {
   @Mutation(() => InvitationType, {
     description: 'Requires users:invite. New token (the old link stops working) and a new email; on a revoked invitation, invites the person again.',
   })
-  resendInvitation(@Ctx() ctx: RequestContext, @Arg('id', () => ID, { description: 'The Invitation id.' }) id: string) {
-    return this.invitationService.resend(ctx, id);
+  resendInvitation(
+    @Ctx() ctx: RequestContext,
+    @Arg('id', () => ID, { description: 'The Invitation id.' }) id: string,
+    @Arg('force', () => Boolean, { nullable: true, defaultValue: false, description: 'Send even though the last email to this address bounced (emailStatus BOUNCED).' })
+    force: boolean,
+  ) {
+    return this.invitationService.resend(ctx, id, { force: force ?? false });
   }
 
   @Mutation(() => InvitationType, { description: 'Requires users:invite. The link stops working.' })

@@ -69,8 +69,14 @@ export class MemberResolver {
   async resendInvitations(
     @Ctx() ctx: RequestContext,
     @Arg('ids', () => [ID], { description: 'Invitation ids, at most 1,000 (more is BAD_USER_INPUT); results[i] answers ids[i].' }) ids: string[],
+    @Arg('force', () => Boolean, {
+      nullable: true,
+      defaultValue: false,
+      description: 'Send even to addresses whose last email bounced; without it such an id answers code EMAIL_BOUNCED.',
+    })
+    force: boolean,
   ): Promise<InvitationActionPayload> {
-    return { results: await this.invitationService.resendMany(ctx, ids) };
+    return { results: await this.invitationService.resendMany(ctx, ids, { force: force ?? false }) };
   }
 
   @Mutation(() => InvitationActionPayload, { description: 'Requires users:invite. At most 1,000 ids; one result per id, in order.' })

@@ -8,10 +8,15 @@ import { MemberResolver } from './member.resolver';
 import { MemberService } from '../services/member.service';
 import { ScimTokenResolver } from './scim-token.resolver';
 import { TenantSettingsResolver } from './tenant-settings.resolver';
+import { EventsResolver } from './events.resolver';
+import type { EventLogService } from '../services/events';
+import type { WebhookEndpointService } from '../services/webhooks/webhook-endpoint.service';
 
 export interface ResolverServices {
   bulkInvites: BulkInviteService;
   invitations: InvitationService;
+  eventLog: EventLogService;
+  webhookEndpoints: WebhookEndpointService;
 }
 
 /** The executable schema: resolvers are built here with the services they call (type-graphql's container). */
@@ -23,14 +28,15 @@ export async function buildGraphQLSchema(services: ResolverServices) {
     [MemberResolver, new MemberResolver(new MemberService(), services.invitations)],
     [TenantSettingsResolver, new TenantSettingsResolver()],
     [ScimTokenResolver, new ScimTokenResolver()],
+    [EventsResolver, new EventsResolver(services.eventLog, services.webhookEndpoints)],
   ]);
   const schema = await buildSchema({
-    resolvers: [CatalogResolver, InvitationResolver, MemberResolver, TenantSettingsResolver, ScimTokenResolver],
+    resolvers: [CatalogResolver, InvitationResolver, MemberResolver, TenantSettingsResolver, EventsResolver, ScimTokenResolver],
     container: { get: (someClass) => instances.get(someClass) },
     validate: false,
   });
   // type-graphql creates the root types itself and takes no description for them.
-  schema.getQueryType()!.description = "Read the token's tenant: its invitations, its members, its settings and its catalogue of roles, groups and positions.";
-  schema.getMutationType()!.description = 'Invite people, resend and revoke invitations, accept one; manage members, the tenant settings, the catalogue and tenants.';
+  schema.getQueryType()!.description = "Read the token's tenant: its invitations, its members, its settings, its catalogue of roles, groups and positions, its events and webhook endpoints.";
+  schema.getMutationType()!.description = 'Invite people, resend and revoke invitations, accept one; manage members, the tenant settings, the catalogue, tenants and webhook endpoints.';
   return schema;
 }

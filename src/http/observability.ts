@@ -38,6 +38,12 @@ export const metrics = {
     labelNames: ['result'] as const,
     registers: [registry],
   }),
+  webhookAttempts: new Counter({
+    name: 'webhook_delivery_attempts_total',
+    help: 'Webhook delivery attempts by outcome (succeeded: a 2xx in time; failed: anything else)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  }),
   /** One per refused request: `limit` names the budget, e.g. bulk_requests, bulk_users, reads, resend_cooldown. */
   rateLimitRefusals: new Counter({
     name: 'rate_limit_refusals_total',

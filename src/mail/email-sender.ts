@@ -4,6 +4,8 @@ import type { PostmarkConfig } from '../config';
 
 export interface OutgoingEmail {
   invitationId: string;
+  /** Sent as Metadata with `invitationId`: Postmark's delivery and bounce webhooks carry both back. */
+  tenantId: string;
   /** Identifies the worker's claim; sent as metadata so a crashed send can be reconciled. */
   claimId: string;
   to: string;
@@ -11,6 +13,20 @@ export interface OutgoingEmail {
   subject: string;
   html: string;
   text: string;
+  /** The TemplateModel of Postmark's /email/batchWithTemplates (contract section 8), used with POSTMARK_TEMPLATE_ALIAS. */
+  templateModel: InvitationTemplateModel;
+}
+
+export interface InvitationTemplateModel {
+  tenant_name: string;
+  first_name: string | null;
+  message: string | null;
+  accept_url: string;
+  /** ISO 8601. */
+  expires_at: string;
+  locale: string | null;
+  /** The inviter's display name (the token's `name` claim), else their `sub`. */
+  inviter_name: string | null;
 }
 
 export type SendOutcome =
@@ -49,18 +65,15 @@ export class PostmarkSender implements EmailSender {
   }
 
   async sendBatch(emails: OutgoingEmail[]): Promise<SendOutcome[]> {
-    const responses = await this.client.sendEmailBatch(
-      emails.map((email) => ({
-        From: email.from,
-        To: email.to,
-        Subject: email.subject,
-        HtmlBody: email.html,
-        TextBody: email.text,
-        MessageStream: this.config.messageStream,
-        Tag: 'invitation',
-        Metadata: { invitation_id: email.invitationId, claim_id: email.claimId },
-      })),
-    );
+    // Postmark's delivery and bounce webhooks carry Metadata back (POST /webhooks/postmark); claim_id finds a crashed send.
+    const metadata = (email: OutgoingEmail) => ({ invitationId: email.invitationId, tenantId: email.tenantId, invitation_id: email.invitationId, claim_id: email.claimId });
+    const common = (email: OutgoingEmail) => ({ From: email.from, To: email.to, MessageStream: this.config.messageStream, Tag: 'invitation', Metadata: metadata(email) });
+    const templateAlias = this.config.templateAlias;
+    const responses = templateAlias
+      ? await this.client.sendEmailBatchWithTemplates(
+          emails.map((email) => ({ ...common(email), TemplateAlias: templateAlias, TemplateModel: email.templateModel })),
+        )
+      : await this.client.sendEmailBatch(emails.map((email) => ({ ...common(email), Subject: email.subject, HtmlBody: email.html, TextBody: email.text })));
     return emails.map((_email, i): SendOutcome => {
       const response = responses[i];
       if (!response) return { status: 'retry', error: 'No response for this message' };

@@ -9,6 +9,8 @@ import { MAX_BATCH, createEmailSender, type EmailSender, type OutgoingEmail, typ
 import { SEND_INVITATION_EMAILS, SEND_JOB_KEY } from './email-queue';
 import { graphileLogger } from './graphile-logger';
 import { renderInvitationEmail } from './invitation-email';
+import { appendInvitationEvents } from '../services/events/append';
+import { startWebhookRunner } from '../webhooks/delivery-worker';
 
 const RETRY_JOB_KEY = 'send-invitation-emails-retry';
 const PURGE_IDEMPOTENCY_RECORDS = 'purge_idempotency_records';
@@ -21,6 +23,10 @@ interface ClaimedRow {
   tenant_id: string;
   tenant_name: string;
   message: string | null;
+  first_name: string | null;
+  locale: string | null;
+  invited_by: string | null;
+  inviter_name: string | null;
   expires_at: Date;
   email_attempts: number;
   prev_status: string;
@@ -94,18 +100,31 @@ async function claim(db: PoolClient, config: AppConfig, claimId: string): Promis
      )
      update invitation i
         set email_status = 'SENDING', email_claim_id = $1, email_claimed_at = now(), email_attempts = i.email_attempts + 1
-       from picked, tenant t
-      where i.id = picked.id and t.id = i.tenant_id
+       from picked, tenant t, membership m
+      where i.id = picked.id and t.id = i.tenant_id and m.id = i.membership_id and m.tenant_id = i.tenant_id
      returning i.id, i.email, i.tenant_id, t.name as tenant_name, i.message, i.expires_at, i.email_attempts,
+               m.first_name, i.locale, i.invited_by, i.inviter_name,
                picked.prev_status, picked.prev_claim, i.expires_at <= now() as expired`,
     [claimId, config.email.claimLeaseMs, MAX_BATCH],
   );
   return rows;
 }
 
+/** Records outcomes under this claim and, in the same transaction, `invitation.sent` for those sent. */
 async function record(db: PoolClient, claimId: string, ids: string[], outcomes: Array<SendOutcome & { nextAttemptAt?: Date }>) {
   if (!ids.length) return;
-  await db.query(
+  await db.query('begin');
+  try {
+    await recordOutcomes(db, claimId, ids, outcomes);
+    await db.query('commit');
+  } catch (error) {
+    await db.query('rollback');
+    throw error;
+  }
+}
+
+async function recordOutcomes(db: PoolClient, claimId: string, ids: string[], outcomes: Array<SendOutcome & { nextAttemptAt?: Date }>) {
+  const { rows } = await db.query<{ id: string; email_status: string }>(
     `update invitation i
         set email_status = v.status,
             provider_message_id = coalesce(v.message_id, i.provider_message_id),
@@ -115,7 +134,8 @@ async function record(db: PoolClient, claimId: string, ids: string[], outcomes: 
             email_claim_id = null,
             email_claimed_at = null
        from unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) as v(id, status, message_id, error, next_attempt_at)
-      where i.id = v.id and i.email_claim_id = $1`,
+      where i.id = v.id and i.email_claim_id = $1
+      returning i.id, i.email_status`,
     [
       claimId,
       ids,
@@ -125,6 +145,8 @@ async function record(db: PoolClient, claimId: string, ids: string[], outcomes: 
       outcomes.map((o) => o.nextAttemptAt ?? null),
     ],
   );
+  // Only rows still under this claim were updated: a claim taken over by another worker writes no event.
+  await appendInvitationEvents(db, 'invitation.sent', { ids: rows.filter((r) => r.email_status === 'SENT').map((r) => r.id) });
 }
 
 /** Sends one claimed batch. Returns how many rows it handled. */
@@ -157,18 +179,28 @@ async function drainOnce(deps: DrainDeps, db: PoolClient): Promise<number> {
       where i.id = v.id and i.email_claim_id = $3`,
     [toSend.map((r) => r.id), tokens.map(hashToken), claimId],
   );
-  const emails: OutgoingEmail[] = toSend.map((row, i) => ({
-    invitationId: row.id,
-    claimId,
-    to: row.email,
-    from: config.postmark.from,
-    ...renderInvitationEmail({
-      tenantName: row.tenant_name,
-      message: row.message,
-      acceptUrl: `${config.publicUrl}/invitations/accept?token=${tokens[i]}`,
-      expiresAt: new Date(row.expires_at),
-    }),
-  }));
+  const emails: OutgoingEmail[] = toSend.map((row, i) => {
+    const acceptUrl = `${config.publicUrl}/invitations/accept?token=${tokens[i]}`;
+    const inviterName = row.inviter_name ?? row.invited_by;
+    return {
+      invitationId: row.id,
+      tenantId: row.tenant_id,
+      claimId,
+      to: row.email,
+      from: config.postmark.from,
+      ...renderInvitationEmail({ tenantName: row.tenant_name, message: row.message, acceptUrl, expiresAt: new Date(row.expires_at), inviterName, locale: row.locale }),
+      // For POSTMARK_TEMPLATE_ALIAS: the template renders these instead of the built-in email.
+      templateModel: {
+        tenant_name: row.tenant_name,
+        first_name: row.first_name,
+        message: row.message,
+        accept_url: acceptUrl,
+        expires_at: new Date(row.expires_at).toISOString(),
+        locale: row.locale,
+        inviter_name: inviterName,
+      },
+    };
+  });
 
   let outcomes: SendOutcome[];
   try {
@@ -251,6 +283,12 @@ export async function startEmailWorker(options: {
     // A sweep, in case a worker died holding a claim while nothing else was being queued; and a daily purge.
     crontab: [`* * * * * ${SEND_INVITATION_EMAILS} ?max=1`, `17 3 * * * ${PURGE_IDEMPOTENCY_RECORDS} ?max=1`].join('\n'),
   });
+  // Webhook deliveries and the expiry sweep run beside it, with slots of their own.
+  const webhooks = await startWebhookRunner({ config, databaseUrl, log }).catch(async (error: unknown) => {
+    await runner.stop();
+    await pgPool.end();
+    throw error;
+  });
   // Pick up whatever was left queued while no worker ran.
   await runner.addJob(SEND_INVITATION_EMAILS, {}, { jobKey: SEND_JOB_KEY, jobKeyMode: 'replace' });
   deps.log.info({ sender: deps.sender.name }, 'email worker started');
@@ -260,7 +298,7 @@ export async function startEmailWorker(options: {
     async stop() {
       if (stopped) return;
       stopped = true;
-      await runner.stop();
+      await Promise.all([runner.stop(), webhooks.stop()]);
       await pgPool.end();
     },
   };

@@ -104,7 +104,7 @@ ${continueLink(redirectTargetOf(outcome.redirectUrl, config))}`,
         200,
         `Join ${view.tenantName}`,
         `<h1>Join ${escapeHtml(view.tenantName)}</h1>
-<p>You have been invited to join <strong>${escapeHtml(view.tenantName)}</strong> as ${escapeHtml(view.invitation.email)}.</p>
+<p>${view.inviterName ? `${escapeHtml(view.inviterName)} invited you` : 'You have been invited'} to join <strong>${escapeHtml(view.tenantName)}</strong> as ${escapeHtml(view.invitation.email)}.</p>
 ${note}
 <form method="post" action="/invitations/accept">
 <input type="hidden" name="token" value="${escapeHtml(token)}">

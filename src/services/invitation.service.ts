@@ -19,6 +19,8 @@ import { EmailBudget } from '../db/email-budget';
 import { pgArrayLiteral } from '../db/pg-array';
 import { lockSeatsForOne } from '../db/seats';
 import { hashToken, newSecretToken } from './tokens';
+import { appendInvitationEvents } from './events';
+import { stripDisplayControls } from './unsafe-text';
 
 export const MAX_PAGE_SIZE = 500;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -35,7 +37,10 @@ export interface InvitationActionResult {
   invitation: InvitationView | null;
 }
 
-export type InvitationActionCode = 'NOT_FOUND' | 'DUPLICATE_ID' | 'ALREADY_ACCEPTED' | 'SUPERSEDED' | 'RATE_LIMITED' | 'SEAT_LIMIT_REACHED';
+export type InvitationActionCode = 'NOT_FOUND' | 'DUPLICATE_ID' | 'ALREADY_ACCEPTED' | 'SUPERSEDED' | 'RATE_LIMITED' | 'SEAT_LIMIT_REACHED' | 'EMAIL_BOUNCED';
+
+/** Postmark reported the address bounced (or complained): a resend is refused unless the inviter forces it. */
+export const BOUNCED_RESEND_MESSAGE = 'The last email to this address bounced; pass force: true to send again anyway';
 
 interface LockedInvitation {
   id: string;
@@ -120,6 +125,8 @@ export interface PendingInvitationView {
   invitation: InvitationView;
   tenantName: string;
   message: string | null;
+  /** Who invited (the inviting token's `name` claim, else its `sub`), cleaned for display; null when unknown. */
+  inviterName: string | null;
 }
 
 export function encodeCursor(invitation: Pick<Invitation, 'createdAt' | 'id'>): string {
@@ -223,7 +230,7 @@ export class InvitationService {
    * one of their memberships (each ordered by id: invitations first, then memberships, the order of the
    * single-item writers), one update per table and one email job; for resends, one email-budget reservation.
    */
-  async resendMany(ctx: RequestContext, ids: readonly string[]): Promise<InvitationActionResult[]> {
+  async resendMany(ctx: RequestContext, ids: readonly string[], options: { force?: boolean } = {}): Promise<InvitationActionResult[]> {
     const tenantId = ctx.requireTenantPermission('users:invite');
     const plan = planActionIds(ids);
     const reservation = await this.emailBudget.reserve(ctx.em, tenantId, plan.unique.length);
@@ -247,6 +254,10 @@ export class InvitationService {
           }
           if (row.status === StoredInvitationStatus.ACCEPTED) {
             outcomes.set(id, failed(id, 'ALREADY_ACCEPTED', 'An accepted invitation cannot be resent', lockedView(row)));
+            continue;
+          }
+          if (row.email_status === StoredEmailStatus.BOUNCED && !options.force) {
+            outcomes.set(id, failed(id, 'EMAIL_BOUNCED', BOUNCED_RESEND_MESSAGE, lockedView(row)));
             continue;
           }
           const reopen = row.status === StoredInvitationStatus.REVOKED;
@@ -287,7 +298,7 @@ export class InvitationService {
           await tx.execute(
             `update invitation i set status = 'PENDING', revoked_at = null, token_hash = v.token_hash, expires_at = ?,
                email_status = 'QUEUED', email_error = null, email_attempts = 0, email_next_attempt_at = ?,
-               email_claim_id = null, email_claimed_at = null,
+               email_claim_id = null, email_claimed_at = null, expiry_recorded_at = null,
                last_resent_at = v.last_resent_at, resend_window_start = v.window_start, resends_in_window = v.resends
              from unnest(?::uuid[], ?::text[], ?::timestamptz[], ?::timestamptz[], ?::int[]) as v(id, token_hash, last_resent_at, window_start, resends)
              where i.id = v.id and i.tenant_id = ?`,
@@ -355,6 +366,7 @@ export class InvitationService {
           tenantId,
           pgArrayLiteral(revoked.map((r) => r.membershipId)),
         ], 'run');
+        await appendInvitationEvents(tx, 'invitation.revoked', { tenantId, ids: revoked.map((r) => r.id) });
       }
       return plan.ids.map((id, i) => plan.duplicateOf[i] ?? outcomes.get(plan.canonical[i]!) ?? failed(id, 'NOT_FOUND', 'Invitation not found'));
     });
@@ -387,7 +399,7 @@ export class InvitationService {
    * A new token (the old link stops working), a fresh lifetime, and a new email. Resending a revoked invitation
    * invites the person again, unless they have been invited again since.
    */
-  async resend(ctx: RequestContext, id: string): Promise<InvitationView> {
+  async resend(ctx: RequestContext, id: string, options: { force?: boolean } = {}): Promise<InvitationView> {
     const tenantId = ctx.requireTenantPermission('users:invite');
     const reservation = await this.emailBudget.reserve(ctx.em, tenantId, 1);
     if (reservation.granted === 0) {
@@ -401,6 +413,7 @@ export class InvitationService {
         if (invitation.status === StoredInvitationStatus.ACCEPTED) {
           throw new DomainError('BAD_USER_INPUT', 'An accepted invitation cannot be resent');
         }
+        if (invitation.emailStatus === StoredEmailStatus.BOUNCED && !options.force) throw new DomainError('BAD_USER_INPUT', BOUNCED_RESEND_MESSAGE);
         if (invitation.status === StoredInvitationStatus.REVOKED) {
           if (invitation.membership.status !== MembershipStatus.REMOVED) {
             throw new DomainError('BAD_USER_INPUT', 'This person has been invited again since; resend their newer invitation');
@@ -425,6 +438,7 @@ export class InvitationService {
           emailNextAttemptAt: new Date(),
           emailClaimId: null,
           emailClaimedAt: null,
+          expiryRecordedAt: null,
         });
         await tx.flush();
         await this.emailQueue.enqueueInTransaction(tx);
@@ -461,6 +475,7 @@ export class InvitationService {
         if (invitation.emailStatus === StoredEmailStatus.QUEUED) invitation.emailStatus = StoredEmailStatus.NOT_REQUESTED;
         invitation.membership.status = MembershipStatus.REMOVED;
         await tx.flush();
+        await appendInvitationEvents(tx, 'invitation.revoked', { tenantId, ids: [invitation.id] });
       }
       return toInvitationView(invitation);
     });
@@ -470,7 +485,13 @@ export class InvitationService {
   async inspectToken(ctx: RequestContext, token: string): Promise<PendingInvitationView> {
     const invitation = await this.findUsable(ctx.em, token);
     const tenant = await ctx.em.findOneOrFail(Tenant, invitation.tenant.id);
-    return { invitation: toInvitationView(invitation), tenantName: tenant.name, message: invitation.message ?? null };
+    const inviter = invitation.inviterName ?? invitation.invitedBy;
+    return {
+      invitation: toInvitationView(invitation),
+      tenantName: tenant.name,
+      message: invitation.message ?? null,
+      inviterName: inviter ? stripDisplayControls(inviter) || null : null,
+    };
   }
 
   /** Makes the membership active. The token is the credential: no JWT, so the tenant comes from the invitation. */
@@ -486,6 +507,7 @@ export class InvitationService {
       if (invitation.emailStatus === StoredEmailStatus.QUEUED) invitation.emailStatus = StoredEmailStatus.NOT_REQUESTED;
       const tenant = await tx.findOneOrFail(Tenant, invitation.tenant.id);
       await tx.flush();
+      await appendInvitationEvents(tx, 'invitation.accepted', { tenantId: invitation.tenant.id, ids: [invitation.id] });
       return { invitation: toInvitationView(invitation), redirectUrl: invitation.redirectUrl ?? null, tenantName: tenant.name };
     });
   }

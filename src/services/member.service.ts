@@ -17,6 +17,7 @@ import {
 } from '../entities';
 import { parseInvite } from './bulk-invite/parse-invite';
 import { DomainError } from './errors';
+import { appendInvitationEvents, appendMemberEvents } from './events';
 import { canonicalId, isUuid } from './ids';
 import { type InvitationView, type UserView, toInvitationView } from './invitation-view';
 import { MAX_PAGE_SIZE, decodeCursor, encodeCursor } from './invitation.service';
@@ -244,6 +245,7 @@ export class MemberService {
       if (input.positionIds !== undefined) {
         await replace(MembershipPosition, parsed.positionIds.map((position) => ({ tenant: tenantId, membership: membership.id, position }) as never));
       }
+      await appendMemberEvents(tx, 'member.updated', { tenantId, membershipIds: [membership.id] });
       return membership.id;
     }).catch((error: unknown) => {
       // A role, group or position deleted between the check and the insert of its link.
@@ -287,7 +289,7 @@ export class MemberService {
    * member changes nothing.
    */
   async remove(ctx: RequestContext, userId: string): Promise<MemberView> {
-    ctx.requireTenantPermission('tenant:admin');
+    const tenantId = ctx.requireTenantPermission('tenant:admin');
     const found = isUuid(userId) ? await ctx.em.findOne(Membership, { user: canonicalId(userId) }, { fields: ['id'] }) : null;
     if (!found) throw new DomainError('NOT_FOUND', 'Member not found');
     await ctx.em.transactional(async (tx) => {
@@ -307,6 +309,8 @@ export class MemberService {
         if (invitation.emailStatus === StoredEmailStatus.QUEUED) invitation.emailStatus = StoredEmailStatus.NOT_REQUESTED;
       }
       await tx.flush();
+      await appendInvitationEvents(tx, 'invitation.revoked', { tenantId, ids: pending.map((i) => i.id) });
+      await appendMemberEvents(tx, 'member.removed', { tenantId, membershipIds: [membership.id] });
     });
     ctx.em.clear();
     const [member] = await loadMembers(ctx.em, [found.id]);

@@ -11,6 +11,9 @@ export interface RecordedMessage {
   MessageStream: string;
   Metadata?: Record<string, string>;
   MessageID: string;
+  /** Set on messages sent through /email/batchWithTemplates (which carry no Subject or bodies). */
+  TemplateAlias?: string;
+  TemplateModel?: Record<string, unknown>;
 }
 
 /**
@@ -60,12 +63,15 @@ export class FakePostmark {
     if (req.headers['x-postmark-server-token'] !== 'test-token') return send(401, { ErrorCode: 10, Message: 'Bad token' });
     const url = new URL(req.url ?? '/', 'http://localhost');
 
-    if (req.method === 'POST' && url.pathname === '/email/batch') {
+    const templated = url.pathname === '/email/batchWithTemplates';
+    if (req.method === 'POST' && (url.pathname === '/email/batch' || templated)) {
       this.batchCalls++;
       const started = process.hrtime.bigint();
       const failure = this.failNext.shift();
       if (failure) return send(failure, { ErrorCode: failure === 429 ? 429 : 0, Message: `Injected ${failure}` });
-      const messages = JSON.parse(Buffer.concat(chunks).toString('utf8')) as RecordedMessage[];
+      const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      const messages = (templated ? parsed?.Messages : parsed) as RecordedMessage[];
+      if (templated && !messages?.every((m) => m.TemplateAlias && m.TemplateModel)) return send(422, { ErrorCode: 1101, Message: 'TemplateAlias and TemplateModel required' });
       if (!Array.isArray(messages) || messages.length > 500) return send(422, { ErrorCode: 300, Message: 'Invalid batch' });
       const answers = messages.map((message) => {
         if (this.inactive.has(message.To)) {

@@ -105,3 +105,16 @@ describe('JWT_MAX_AGE_SECONDS', () => {
     refusal(() => verifier.verify(`Bearer ${long}`));
   });
 });
+
+describe('the name claim (the inviter named in emails)', () => {
+  const verifier = createTokenVerifier({ secret: SECRET });
+
+  it('keeps a printable display name and leaves out anything else without refusing the token', () => {
+    assert.equal(verifier.verify(bearer(valid({ name: '  Grace Hopper ' })))?.name, 'Grace Hopper');
+    for (const name of [42, '', '   ', 'a'.repeat(201), 'Eve\u202Eevil', 'Line\nbreak', ['x']]) {
+      const viewer = verifier.verify(bearer(valid({ name })));
+      assert.ok(viewer, JSON.stringify(name));
+      assert.equal(viewer.name, undefined, JSON.stringify(name));
+    }
+  });
+});

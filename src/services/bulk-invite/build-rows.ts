@@ -21,6 +21,8 @@ export interface RowOptions {
   tenantId: string;
   /** `sub` of the inviting token. */
   invitedBy: string;
+  /** The inviting token's `name` claim, if any. */
+  inviterName?: string | null;
   now: Date;
   expiresAt: Date;
   sendEmail: boolean;
@@ -126,6 +128,7 @@ export function buildInviteRows(plans: readonly InvitePlan[], options: RowOption
       redirectUrl: options.redirectUrl,
       message: options.message,
       invitedBy,
+      inviterName: options.inviterName ?? null,
       batchId: options.batchId,
       locale: person.locale,
       metadata: person.metadata,

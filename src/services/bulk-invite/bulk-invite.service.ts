@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppConfig } from '../../config';
 import type { RequestContext } from '../../context';
 import { EmailBudget } from '../../db/email-budget';
+import { appendInvitationEvents } from '../events';
 import { isRetryableWriteConflict } from '../../db/errors';
 import { reinviteMemberships } from '../../db/membership-writes';
 import { confirmSeats } from '../../db/seats';
@@ -15,6 +16,12 @@ import { loadInviteLookups } from './lookups';
 import { summarize, type BulkInviteOutcome, type InviteResult } from './outcome';
 import { type InviteDecision, type InviteLookups, type InvitePlan } from './resolve-invites';
 import { mapInSlices, parseInvitesInSlices, resolveInvitesInSlices } from './slices';
+
+/** Who invites: the token's `sub`, and its `name` claim when it has one. */
+interface Inviter {
+  invitedBy: string;
+  inviterName: string | null;
+}
 
 /** Concurrent requests writing the same people: each retry sees the winners' rows, so this converges. */
 const MAX_CONFLICT_RETRIES = 8;
@@ -59,20 +66,20 @@ export class BulkInviteService {
 
   private async run(ctx: RequestContext, command: BulkInviteCommand): Promise<BulkInviteOutcome> {
     const tenantId = ctx.requireTenantPermission('users:invite');
-    const invitedBy = ctx.requireViewer().userId;
+    const { userId: invitedBy, name: inviterName } = ctx.requireViewer();
     const request = checkBulkInvite(command, tenantId, this.config);
     // Rate limits and people in flight (src/http/admission.ts): what is admitted is released when this call ends.
     // The request is identified by its EntityManager fork: Apollo hands resolvers a shallow copy of the context.
     const release = await this.guard.check(tenantId, { owner: ctx.em, people: request.users.length });
     try {
-      return await this.decideAndWrite(ctx, tenantId, invitedBy, request);
+      return await this.decideAndWrite(ctx, tenantId, { invitedBy, inviterName: inviterName ?? null }, request);
     } finally {
       release?.();
     }
   }
 
   /** CPU-bound stages run in slices (`slices.ts`) so that one large request does not hold the event loop. */
-  private async decideAndWrite(ctx: RequestContext, tenantId: string, invitedBy: string, request: CheckedBulkInvite): Promise<BulkInviteOutcome> {
+  private async decideAndWrite(ctx: RequestContext, tenantId: string, inviter: Inviter, request: CheckedBulkInvite): Promise<BulkInviteOutcome> {
     const hash = request.idempotencyKey ? requestHash(request) : '';
     const people = await parseInvitesInSlices(request.users);
 
@@ -86,7 +93,7 @@ export class BulkInviteService {
       const decisions = await resolveInvitesInSlices(people, lookups);
       if (request.dryRun) return summarize(await mapInSlices(decisions, dryRunResult), true);
       try {
-        return await this.write(ctx.em, tenantId, invitedBy, request, decisions, hash, lookups.seats);
+        return await this.write(ctx.em, tenantId, inviter, request, decisions, hash, lookups.seats);
       } catch (error) {
         if (!isRetryableWriteConflict(error) || attempt >= MAX_CONFLICT_RETRIES) throw error;
         ctx.log.info({ attempt, code: (error as { code?: string }).code }, 'bulk invite conflicted with a concurrent write; deciding again');
@@ -97,7 +104,7 @@ export class BulkInviteService {
   private async write(
     em: EntityManager,
     tenantId: string,
-    invitedBy: string,
+    inviter: Inviter,
     request: CheckedBulkInvite,
     decisions: InviteDecision[],
     hash: string,
@@ -107,9 +114,11 @@ export class BulkInviteService {
     const now = new Date();
     // Past the tenant's hourly email budget invitations are still created, with emailStatus FAILED and the reason.
     const reservation = await this.emailBudget.reserve(em, tenantId, request.sendEmail ? plans.length : 0);
+    const batchId = randomUUID();
     const { rows, invited } = buildInviteRows(plans, {
       tenantId,
-      invitedBy,
+      invitedBy: inviter.invitedBy,
+      inviterName: inviter.inviterName,
       now,
       expiresAt: new Date(now.getTime() + this.config.invitationTtlDays * DAY_MS),
       sendEmail: request.sendEmail,
@@ -117,7 +126,7 @@ export class BulkInviteService {
       overBudgetReason: `Email cap reached: at most ${this.config.email.maxPerTenantPerHour} invitation emails per hour for this tenant; resend later`,
       redirectUrl: request.redirectUrl,
       message: request.message,
-      batchId: randomUUID(),
+      batchId,
       // The caller sends the invitations itself: it gets each person's link, once.
       acceptUrlBase: request.sendEmail ? null : `${this.config.publicUrl}/invitations/accept?token=`,
     });
@@ -141,6 +150,8 @@ export class BulkInviteService {
           refusedAny: decisions.some((d) => d.kind === 'failed' && d.failure.code === 'SEAT_LIMIT_REACHED'),
         });
         await writeInviteRows(tx, tenantId, rows);
+        // One `invitation.created` per invited person, built from the rows just written: one statement.
+        if (rows.invitations.length) await appendInvitationEvents(tx, 'invitation.created', { tenantId, batchId });
         if (record) await tx.insertMany(IdempotencyRecord, [record]);
         if (rows.invitations.some((row) => row.emailStatus === 'QUEUED')) await this.emailQueue.enqueueInTransaction(tx);
       });
