@@ -358,3 +358,47 @@ describe('SCIM 2.0: Microsoft Entra ID', () => {
     assert.ok(excluded.body.Resources[0].userName);
   });
 });
+
+describe('SCIM writes are events', () => {
+  let t: TestApp;
+  let tenant: SeededTenant;
+  let scim: ReturnType<typeof scimClient>;
+  const EVENTS = `query($types: [String!]) { events(types: $types, first: 100) { nodes { type data } } }`;
+  const eventsOf = async (types: string[]) =>
+    (await t.gql(EVENTS, { types }, tenant.token)).data.events.nodes as Array<{ type: string; data: { userId: string; status: string } }>;
+
+  before(async () => {
+    t = await createTestApp();
+    tenant = await t.seedTenant('Events tenant');
+    scim = scimClient(t, (await createScimToken(t, tenant)).secret);
+  });
+  after(async () => t?.close());
+
+  it('writes member.updated for creates, updates and group changes, member.removed for DELETE, in the same transactions', async () => {
+    const userName = `events.${randomUUID().slice(0, 8)}@example.com`;
+    const created = await scim('POST', '/Users', { schemas: [SCIM.user], userName, name: { givenName: 'Eve', familyName: 'Nts' }, active: true });
+    assert.equal(created.status, 201);
+    const userId = created.body.id as string;
+    assert.deepEqual((await eventsOf(['member.updated'])).map((e) => [e.data.userId, e.data.status]), [[userId, 'ACTIVE']]);
+
+    assert.equal((await scim('PATCH', `/Users/${userId}`, patchOp({ op: 'replace', value: { active: false } }))).status, 200);
+    const group = await scim('POST', '/Groups', { schemas: [SCIM.group], displayName: 'Event group', members: [{ value: userId }] });
+    assert.equal(group.status, 201);
+    assert.equal((await scim('DELETE', `/Users/${userId}`)).status, 204);
+
+    const events = await eventsOf(['member.updated', 'member.removed']);
+    assert.deepEqual(
+      events.map((e) => [e.type, e.data.userId, e.data.status]),
+      [
+        ['member.updated', userId, 'ACTIVE'],
+        ['member.updated', userId, 'SUSPENDED'],
+        ['member.updated', userId, 'SUSPENDED'],
+        ['member.removed', userId, 'REMOVED'],
+      ],
+    );
+
+    // A refused write leaves no event behind.
+    assert.equal((await scim('POST', '/Users', { schemas: [SCIM.user], userName: 'not-an-email' })).status, 400);
+    assert.equal((await eventsOf(['member.updated', 'member.removed'])).length, 4);
+  });
+});

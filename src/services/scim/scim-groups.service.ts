@@ -4,6 +4,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { RequestContext } from '../../context';
 import { pgArrayLiteral } from '../../db/pg-array';
 import { cleanName, deleteCatalogItem } from '../catalog.service';
+import { appendMemberEvents } from '../events';
 import { DomainError } from '../errors';
 import { canonicalId, isUuid } from '../ids';
 import type { BulkInviteGuard } from '../ports';
@@ -118,8 +119,8 @@ export class ScimGroupService {
   /**
    * Set-based membership changes of one group: `members` replaces the whole list, then `addMembers` and
    * `removeMembers`. A few statements whatever the numbers; unknown user ids (or other tenants', or REMOVED
-   * members) are refused with the ids named, removing a non-member is a no-op. Returns the memberships whose
-   * groups changed (for member.updated).
+   * members) are refused with the ids named, removing a non-member is a no-op. Each membership whose groups
+   * changed gets a member.updated event, in the same transaction; their ids are returned.
    */
   async changeGroupMembers(tx: EntityManager, tenantId: string, groupId: string, changes: Omit<GroupChanges, 'displayName'>): Promise<string[]> {
     const touched = new Set<string>();
@@ -155,6 +156,7 @@ export class ScimGroupService {
       );
       for (const r of removed) touched.add(r.membership_id);
     }
+    await appendMemberEvents(tx, 'member.updated', { tenantId, membershipIds: [...touched] });
     return [...touched];
   }
 }

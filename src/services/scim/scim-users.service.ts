@@ -13,6 +13,7 @@ import { loadInviteLookups } from '../bulk-invite/lookups';
 import { normalizeEmail, parseInvite, type ParsedInvite } from '../bulk-invite/parse-invite';
 import { resolveInvites, type InvitePlan } from '../bulk-invite/resolve-invites';
 import { UnreachableCaseError } from '../errors';
+import { appendInvitationEvents, appendMemberEvents } from '../events';
 import { canonicalId, isUuid } from '../ids';
 import { MemberService } from '../member.service';
 import type { BulkInviteGuard } from '../ports';
@@ -238,6 +239,8 @@ export class ScimUserService {
           'run',
         );
       }
+      // A member the identity provider created or brought back is a changed member for integrators.
+      await appendMemberEvents(tx, 'member.updated', { tenantId, membershipIds: [...created.values()] });
     });
     return created;
   }
@@ -304,14 +307,15 @@ export class ScimUserService {
         }
         await tx.flush();
         if (revokeInvitations) {
-          await tx.execute(
+          const revoked = await tx.execute<Array<{ id: string }>>(
             `update invitation set status = 'REVOKED', revoked_at = now(),
                email_status = case when email_status = 'QUEUED' then 'NOT_REQUESTED' else email_status end
-             where tenant_id = ? and membership_id = ? and status = 'PENDING'`,
+             where tenant_id = ? and membership_id = ? and status = 'PENDING' returning id`,
             [tenantId, membership.id],
-            'run',
           );
+          await appendInvitationEvents(tx, 'invitation.revoked', { tenantId, ids: revoked.map((r) => r.id) });
         }
+        await appendMemberEvents(tx, 'member.updated', { tenantId, membershipIds: [membership.id] });
       });
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException) throw conflict(`externalId ${changes.externalId} is already used in this tenant`);
