@@ -3,6 +3,7 @@ import { DevMail } from './dev-mail.entity';
 import { EmailQuota } from './email-quota.entity';
 import { IdempotencyRecord } from './idempotency-record.entity';
 import { Invitation } from './invitation.entity';
+import { InviteImport, InviteImportClaim, InviteImportRow, InviteImportStatus } from './invite-import.entity';
 import { Membership, MembershipGroup, MembershipPosition, MembershipRole } from './membership.entity';
 import { RateLimitUsage } from './rate-limit-usage.entity';
 import { Tenant } from './tenant.entity';
@@ -11,6 +12,7 @@ import { User } from './user.entity';
 export * from './enums';
 export { Tenant, User, Membership, MembershipRole, MembershipGroup, MembershipPosition, Role, Group, Position };
 export { Invitation, IdempotencyRecord, DevMail, EmailQuota, RateLimitUsage };
+export { InviteImport, InviteImportRow, InviteImportClaim, InviteImportStatus };
 
 export const entities = [
   Tenant,
@@ -27,6 +29,9 @@ export const entities = [
   DevMail,
   EmailQuota,
   RateLimitUsage,
+  InviteImport,
+  InviteImportRow,
+  InviteImportClaim,
 ];
 
 export { TENANT_FILTER, addTenantFilter, isTenantOwned } from './tenant-scoped';
