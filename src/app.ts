@@ -34,12 +34,16 @@ import { devMailboxRoutes } from './dev/dev-mailbox.routes';
 import { localExplorerRoutes, withLocalExplorerLink } from './dev/local-explorer';
 import { registerOpenApi } from './rest/openapi';
 import { royaltiRoutes } from './rest/royalti.routes';
+import { importRoutes } from './rest/imports.routes';
+import { graphileImportQueue } from './imports/import-queue';
+import { InviteImportService } from './services/imports/invite-import.service';
 
 export interface Services {
   bulkInvites: BulkInviteService;
   /** People in flight in heavy bulk requests (src/http/admission.ts), shared by the HTTP hook and the service. */
   admission: BulkAdmission;
   invitations: InvitationService;
+  imports: InviteImportService;
 }
 
 export interface App {
@@ -86,6 +90,7 @@ export function createServices(config: AppConfig, orm: MikroORM): Services {
       },
     }),
     invitations: new InvitationService(config, graphileEmailQueue),
+    imports: new InviteImportService(config, graphileImportQueue(config)),
   };
 }
 
@@ -196,6 +201,7 @@ export async function buildApp(options: { config: AppConfig; orm: MikroORM; log:
   await registerOpenApi(server, config.publicUrl);
   await server.register(aptlydoneRoutes, { bulkInvites: services.bulkInvites });
   await server.register(royaltiRoutes, { bulkInvites: services.bulkInvites });
+  await server.register(importRoutes, { imports: services.imports, config });
   await server.register(acceptPageRoutes, { config, invitations: services.invitations });
   if (!config.isProduction) await server.register(devMailboxRoutes, { orm });
   if (!config.isProduction) await server.register(localExplorerRoutes);

@@ -2,6 +2,8 @@ import 'reflect-metadata';
 import { buildSchema } from 'type-graphql';
 import type { BulkInviteService } from '../services/bulk-invite';
 import type { InvitationService } from '../services/invitation.service';
+import type { InviteImportService } from '../services/imports/invite-import.service';
+import { InviteImportResolver } from './invite-import.resolver';
 import { CatalogResolver } from './catalog.resolver';
 import { InvitationResolver } from './invitation.resolver';
 import { MemberResolver } from './member.resolver';
@@ -11,6 +13,7 @@ import { TenantSettingsResolver } from './tenant-settings.resolver';
 export interface ResolverServices {
   bulkInvites: BulkInviteService;
   invitations: InvitationService;
+  imports: InviteImportService;
 }
 
 /** The executable schema: resolvers are built here with the services they call (type-graphql's container). */
@@ -21,9 +24,10 @@ export async function buildGraphQLSchema(services: ResolverServices) {
     // Members need no configuration; bulk resend and revoke are the invitation service's.
     [MemberResolver, new MemberResolver(new MemberService(), services.invitations)],
     [TenantSettingsResolver, new TenantSettingsResolver()],
+    [InviteImportResolver, new InviteImportResolver(services.imports)],
   ]);
   const schema = await buildSchema({
-    resolvers: [CatalogResolver, InvitationResolver, MemberResolver, TenantSettingsResolver],
+    resolvers: [CatalogResolver, InvitationResolver, MemberResolver, TenantSettingsResolver, InviteImportResolver],
     container: { get: (someClass) => instances.get(someClass) },
     validate: false,
   });
