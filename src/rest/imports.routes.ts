@@ -35,7 +35,7 @@ export async function importRoutes(app: FastifyInstance, options: { imports: Inv
   const { imports, config } = options;
   useStrictValidation(app);
   app.setErrorHandler((error, request, reply) => {
-    if (request.raw.destroyed || reply.raw.destroyed) {
+    if (request.raw.socket?.destroyed || reply.raw.destroyed) {
       // The client went away mid-upload: the upload's transaction was rolled back and there is no one to answer.
       request.log.info({ err: error }, 'import upload aborted by the client');
       return;

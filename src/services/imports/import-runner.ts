@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppConfig } from '../../config';
 import { EmailBudget } from '../../db/email-budget';
-import { isRetryableWriteConflict } from '../../db/errors';
+import { ConcurrentChangeError, isRetryableWriteConflict } from '../../db/errors';
 import { pgArrayLiteral } from '../../db/pg-array';
 import { confirmSeats } from '../../db/seats';
 import { TENANT_FILTER } from '../../entities';
@@ -76,13 +76,18 @@ export class InviteImportRunner {
     }
   }
 
-  /** One chunk, in one transaction, retried from fresh reads when it loses a race with a concurrent invite. */
+  /**
+   * One chunk. Its rows are read and decided outside the transaction (the lookups run side by side on the pool),
+   * then written in one transaction that first locks the import's row and checks that no other run wrote a chunk
+   * meanwhile; a lost race of any kind (another run, a concurrent invite of the same people, changed seats) is
+   * decided again from fresh reads.
+   */
   async runChunk(parent: EntityManager, tenantId: string, importId: string, maxRows = this.config.imports.chunkRows): Promise<ChunkResult> {
     for (let attempt = 0; ; attempt++) {
       const em = parent.fork({ clear: true });
       em.setFilterParams(TENANT_FILTER, { tenantId });
       try {
-        return await em.transactional((tx) => this.chunk(tx, tenantId, importId, maxRows));
+        return await this.chunk(em, tenantId, importId, maxRows);
       } catch (error) {
         if (!isRetryableWriteConflict(error) || attempt >= MAX_CONFLICT_RETRIES) throw error;
         this.log.info({ importId, attempt }, 'import chunk conflicted with a concurrent write; deciding again');
@@ -90,56 +95,65 @@ export class InviteImportRunner {
     }
   }
 
-  private async chunk(tx: EntityManager, tenantId: string, importId: string, maxRows: number): Promise<ChunkResult> {
-    const [job] = await tx.execute<InviteImportRecord[]>(`select ${IMPORT_COLUMNS} from invite_import where id = ? and tenant_id = ? for update`, [importId, tenantId]);
+  private async chunk(em: EntityManager, tenantId: string, importId: string, maxRows: number): Promise<ChunkResult> {
+    const [job] = await em.execute<InviteImportRecord[]>(`select ${IMPORT_COLUMNS} from invite_import where id = ? and tenant_id = ?`, [importId, tenantId]);
     if (!job) return { kind: 'ended', status: 'GONE' };
     if (job.status !== 'QUEUED' && job.status !== 'RUNNING') return { kind: 'ended', status: job.status };
-    if (job.cancel_requested) {
-      await tx.execute(`update invite_import set status = 'CANCELLED', finished_at = now() where id = ?`, [importId]);
-      this.log.info({ importId, processedRows: job.processed_rows }, 'import cancelled');
-      return { kind: 'ended', status: 'CANCELLED' };
+    const pending = job.cancel_requested
+      ? []
+      : await em.execute<PendingRow[]>(
+          `select row, line, input, email, message from invite_import_row where import_id = ? and tenant_id = ? and outcome is null order by row limit ?`,
+          [importId, tenantId, maxRows],
+        );
+    const decided = pending.length ? await this.decide(em, tenantId, job, pending) : null;
+    const reservation = await this.emailBudget.reserve(em, tenantId, decided && job.send_email ? decided.plans.length : 0);
+    try {
+      return await em.transactional(async (tx) => {
+        const [now] = await tx.execute<InviteImportRecord[]>(`select ${IMPORT_COLUMNS} from invite_import where id = ? and tenant_id = ? for update`, [importId, tenantId]);
+        if (!now || now.status !== job.status || now.cancel_requested !== job.cancel_requested || Number(now.processed_rows) !== Number(job.processed_rows)) {
+          throw new ConcurrentChangeError('The import changed while its chunk was decided');
+        }
+        if (job.cancel_requested) {
+          await tx.execute(`update invite_import set status = 'CANCELLED', finished_at = now() where id = ?`, [importId]);
+          this.log.info({ importId, processedRows: job.processed_rows }, 'import cancelled');
+          return { kind: 'ended', status: 'CANCELLED' } as const;
+        }
+        if (job.status === 'QUEUED') await tx.execute(`update invite_import set status = 'RUNNING', started_at = now() where id = ?`, [importId]);
+        let successful = 0;
+        if (decided) {
+          const outcomes = await this.write(tx, tenantId, job, pending, decided, reservation.granted);
+          successful = outcomes.filter((o) => o.outcome === 'invited').length;
+          await tx.execute('update invite_import set processed_rows = processed_rows + ?, successful = successful + ?, failed = failed + ? where id = ?', [
+            outcomes.length,
+            successful,
+            outcomes.length - successful,
+            importId,
+          ]);
+        }
+        if (Number(job.processed_rows) + pending.length >= Number(job.total_rows)) {
+          await completeImport(tx, importId);
+          this.log.info({ importId, totalRows: job.total_rows, successful: Number(job.successful) + successful, failed: Number(job.failed) + pending.length - successful }, 'import completed');
+          return { kind: 'ended', status: 'COMPLETED' } as const;
+        }
+        return { kind: 'processed', rows: pending.length } as const;
+      });
+    } catch (error) {
+      await reservation.refund();
+      throw error;
     }
-    if (job.status === 'QUEUED') await tx.execute(`update invite_import set status = 'RUNNING', started_at = now() where id = ?`, [importId]);
-
-    const pending = await tx.execute<PendingRow[]>(
-      `select row, line, input, email, message from invite_import_row where import_id = ? and tenant_id = ? and outcome is null order by row limit ?`,
-      [importId, tenantId, maxRows],
-    );
-    if (!pending.length) {
-      await completeImport(tx, importId);
-      this.log.info({ importId, totalRows: job.total_rows, successful: job.successful, failed: job.failed }, 'import completed');
-      return { kind: 'ended', status: 'COMPLETED' };
-    }
-
-    const outcomes = await this.decideAndWrite(tx, tenantId, job, pending);
-    await recordOutcomes(tx, tenantId, importId, outcomes);
-    const successful = outcomes.filter((o) => o.outcome === 'invited').length;
-    await tx.execute('update invite_import set processed_rows = processed_rows + ?, successful = successful + ?, failed = failed + ? where id = ?', [
-      outcomes.length,
-      successful,
-      outcomes.length - successful,
-      importId,
-    ]);
-    if (Number(job.processed_rows) + outcomes.length >= Number(job.total_rows)) {
-      await completeImport(tx, importId);
-      this.log.info({ importId, totalRows: job.total_rows, successful: Number(job.successful) + successful, failed: Number(job.failed) + outcomes.length - successful }, 'import completed');
-      return { kind: 'ended', status: 'COMPLETED' };
-    }
-    return { kind: 'processed', rows: outcomes.length };
   }
 
-  /** The bulk invite engine over one chunk: parse, one lookup per kind, decide in file order, write set-based. */
-  private async decideAndWrite(tx: EntityManager, tenantId: string, job: InviteImportRecord, pending: PendingRow[]): Promise<RowOutcome[]> {
+  /** The bulk invite engine over one chunk: parse, one lookup per kind, the earlier chunks' claims, decide in file order. */
+  private async decide(em: EntityManager, tenantId: string, job: InviteImportRecord, pending: PendingRow[]) {
     const people: ParsedInvite[] = [];
     for (const row of pending) if (row.input) people.push(parseInvite(row.row - 1, row.input));
-    const { lookups } = await loadInviteLookups(tx, tenantId, people);
-
+    const { lookups } = await loadInviteLookups(em, tenantId, people);
     // The claims of earlier chunks that this chunk's people could meet, by the same keys the duplicate check uses.
     const keys = new Set<string>();
     for (const person of people) for (const key of claimKeysOf(person, lookups)) keys.add(key);
     const claims = new Map<string, number>();
     if (keys.size) {
-      const earlier = await tx.execute<Array<{ key: string; first_index: number }>>(
+      const earlier = await em.execute<Array<{ key: string; first_index: number }>>(
         'select key, first_index from invite_import_claim where import_id = ? and tenant_id = ? and key = any(?::text[])',
         [job.id, tenantId, pgArrayLiteral([...keys])],
       );
@@ -147,19 +161,31 @@ export class InviteImportRunner {
     }
     const known = new Set(claims.keys());
     const decisions = resolveInvites(people, lookups, claims);
-    const newClaims = [...claims].filter(([key]) => !known.has(key));
+    return {
+      lookups,
+      decisions,
+      newClaims: [...claims].filter(([key]) => !known.has(key)),
+      plans: decisions.flatMap((d): InvitePlan[] => (d.kind === 'accepted' ? [d.plan] : [])),
+    };
+  }
 
-    const plans = decisions.flatMap((d): InvitePlan[] => (d.kind === 'accepted' ? [d.plan] : []));
+  /** The chunk's writes, set-based: the invitations, the claims, the rows' outcomes; and its emails queued. */
+  private async write(
+    tx: EntityManager,
+    tenantId: string,
+    job: InviteImportRecord,
+    pending: PendingRow[],
+    { lookups, decisions, newClaims, plans }: Awaited<ReturnType<InviteImportRunner['decide']>>,
+    emailsGranted: number,
+  ): Promise<RowOutcome[]> {
     const now = new Date();
-    // In the chunk's transaction: a chunk rolled back (a crash, a conflict) gives its reservation back with it.
-    const reservation = await this.emailBudget.reserve(tx, tenantId, job.send_email ? plans.length : 0);
     const { rows, invited } = buildInviteRows(plans, {
       tenantId,
       invitedBy: job.invited_by,
       now,
       expiresAt: new Date(now.getTime() + this.config.invitationTtlDays * DAY_MS),
       sendEmail: job.send_email,
-      emailsGranted: reservation.granted,
+      emailsGranted,
       overBudgetReason: `Email cap reached: at most ${this.config.email.maxPerTenantPerHour} invitation emails per hour for this tenant; resend later`,
       redirectUrl: job.redirect_url,
       message: job.message,
@@ -186,7 +212,7 @@ export class InviteImportRunner {
 
     const byIndex = new Map<number, InviteDecision>(decisions.map((d) => [d.kind === 'accepted' ? d.plan.person.index : d.index, d]));
     const invitedByIndex = new Map(invited.map((person) => [person.index, person]));
-    return pending.map((row): RowOutcome => {
+    const outcomes = pending.map((row): RowOutcome => {
       const decision = byIndex.get(row.row - 1);
       if (!decision) {
         // A row the file itself got wrong: it never reached the engine.
@@ -198,6 +224,8 @@ export class InviteImportRunner {
       const person = invitedByIndex.get(row.row - 1)!;
       return { row: row.row, outcome: 'invited', email: person.email, code: null, message: null, userId: person.user.id, invitationId: person.invitation.id };
     });
+    await recordOutcomes(tx, tenantId, job.id, outcomes);
+    return outcomes;
   }
 }
 
