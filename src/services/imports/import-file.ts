@@ -88,8 +88,10 @@ async function* utf8Text(body: AsyncIterable<Buffer | string>, maxBytes: number)
     try {
       text = decoder.decode(chunk, { stream: true });
     } catch {
-      const near = new TextDecoder('utf-8').decode(chunk).indexOf('\uFFFD');
-      throw new DomainError('BAD_USER_INPUT', `The file is not valid UTF-8 (from line ${lines + countLines(new TextDecoder('utf-8').decode(chunk).slice(0, Math.max(0, near)))})`);
+      // The line of the first undecodable byte, as far as this chunk tells.
+      const lenient = new TextDecoder('utf-8').decode(chunk);
+      const before = lenient.slice(0, Math.max(0, lenient.indexOf('\uFFFD')));
+      throw new DomainError('BAD_USER_INPUT', `The file is not valid UTF-8 (from line ${lines + countLines(before)})`);
     }
     if (pendingCr) text = '\r' + text;
     pendingCr = text.endsWith('\r');
