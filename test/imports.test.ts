@@ -1,9 +1,24 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startImportWorker, type ImportWorker } from '../src/imports/import-worker';
 import { createLogger } from '../src/logger';
 import { type SeededTenant, type TestApp, createTestApp } from './helpers/harness';
 import { csv, listen, resultRows, results, upload, waitForImport } from './helpers/imports';
+import { ROOT } from './helpers/processes';
+
+function runCli(args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/import.ts', ...args], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('exit', (code) => resolve({ code, output }));
+  });
+}
 
 describe('async imports: upload, processing, results', () => {
   let t: TestApp;
@@ -233,5 +248,22 @@ describe('async imports: upload, processing, results', () => {
     const page2 = await t.gql(`query($after: String) { inviteImports(first: 2, after: $after) { nodes { id } } }`, { after: page1.data.inviteImports.pageInfo.endCursor }, a.token);
     assert.equal(page2.data.inviteImports.nodes.length, 2);
     assert.ok(!page2.data.inviteImports.nodes.some((n: { id: string }) => page1.data.inviteImports.nodes.some((m: { id: string }) => m.id === n.id)));
+  });
+
+  it('npm run import: uploads, follows to the end, prints the counts and where the results are; exit code by outcome', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'import-cli-'));
+    const good = join(dir, 'people.csv');
+    writeFileSync(good, csv('email,firstName', ['cli-1@example.com,A', 'cli-2@example.com,B', 'broken,C']));
+    const ok = await runCli([good, '--send-email=false', '--url', base, '--token', a.token]);
+    assert.equal(ok.code, 0, ok.output);
+    assert.match(ok.output, /COMPLETED: 3 of 3 rows processed, 2 invited, 1 failed\./);
+    assert.match(ok.output, new RegExp(`${base}/imports/[0-9a-f-]{36}/results`));
+    const refused = join(dir, 'refused.csv');
+    writeFileSync(refused, csv('email,shoeSize', ['x@example.com,42']));
+    const no = await runCli([refused, '--url', base, '--token', a.token]);
+    assert.equal(no.code, 1, no.output);
+    assert.match(no.output, /refused \(400\): Unknown column: shoeSize/);
+    const usage = await runCli([good, '--url', base]);
+    assert.equal(usage.code, 2, usage.output);
   });
 });
