@@ -3,7 +3,9 @@ import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { startImportWorker, type ImportWorker } from '../src/imports/import-worker';
 import { createLogger } from '../src/logger';
-import { purgeExpiredImports } from '../src/services/imports/import-runner';
+import { countStatements } from '../src/db/query-stats';
+import { graphileEmailQueue } from '../src/mail/email-queue';
+import { InviteImportRunner, purgeExpiredImports } from '../src/services/imports/import-runner';
 import { FakePostmark } from './helpers/fake-postmark';
 import { type SeededTenant, type TestApp, TEST_JWT_SECRET, createTestApp } from './helpers/harness';
 import { csv, listen, resultRows, upload, waitForImport } from './helpers/imports';
@@ -175,5 +177,33 @@ describe('async imports: cancel, concurrency, disconnects, seats, budgets, reten
     assert.equal((await fetch(`${base}/imports/${res.body.id}`, { headers: { authorization: `Bearer ${a.token}` } })).status, 404);
     // The invitations themselves stay: only the import's bookkeeping is deleted.
     assert.deepEqual(await t.sql(`select count(*)::int as n from invitation where email = 'retained@example.com'`), [{ n: 1 }]);
+  });
+});
+
+describe('async imports: a chunk is set-based', () => {
+  let t: TestApp;
+  let a: SeededTenant;
+  let base: string;
+
+  before(async () => {
+    t = await createTestApp({ IMPORT_CHUNK_ROWS: '1000' });
+    a = await t.seedTenant('Statements Co');
+    base = await listen(t);
+  });
+  after(async () => t.close());
+
+  it('sends the same number of SQL statements for a chunk of 10 rows and of 1,000', async (context) => {
+    const runner = new InviteImportRunner(t.config, graphileEmailQueue, { waitFor: async (_tenant, people) => people }, createLogger('silent'));
+    const statements: number[] = [];
+    for (const n of [10, 1000]) {
+      const row = (i: number) => `stmt${n}-${i}@example.com,S,${i},Member,${a.groups[0]},${a.groups[0]},${a.positions[0]}`;
+      const res = await upload(base, a.token, csv('email,firstName,lastName,role,groupIds,primaryGroupId,positionIds', Array.from({ length: n }, (_, i) => row(i))), { query: 'sendEmail=true' });
+      const { result, statements: count } = await countStatements(() => runner.runChunk(t.orm.em.fork(), a.tenantId, res.body.id));
+      assert.deepEqual(result, { kind: 'ended', status: 'COMPLETED' });
+      statements.push(count);
+    }
+    assert.equal(statements[0], statements[1], `statements per chunk: ${statements.join(' vs ')}`);
+    assert.ok(statements[0] <= 30, `${statements[0]} statements`);
+    context.diagnostic(`SQL statements per chunk (sendEmail=true, role, primary group, position): ${statements[0]}`);
   });
 });
