@@ -1,5 +1,5 @@
 import { run, type JobHelpers, type Runner } from 'graphile-worker';
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { MikroORM } from '@mikro-orm/postgresql';
 import { Pool, type PoolClient } from 'pg';
 import type { AppConfig } from '../config';
 import { isDatabaseUnavailable } from '../db/errors';

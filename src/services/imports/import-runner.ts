@@ -46,10 +46,11 @@ interface RowOutcome {
  * and after any restart, is DUPLICATE_IN_BATCH naming the first; the seat limit and the allowed domains are
  * read fresh for every chunk, which sees the seats the earlier chunks took.
  *
- * Each chunk is one transaction: it locks the import's row, decides the next rows without an outcome, writes
- * their invitations, records their outcomes, their claims and the import's counters, and queues their emails.
- * A process killed at any moment leaves either the whole chunk or nothing of it: the next run starts from the
- * first row still without an outcome, so no row is processed twice or lost, and no email is queued twice.
+ * A chunk is decided from fresh reads, then written in one transaction that locks the import's row, checks that
+ * nothing changed it meanwhile, and writes the chunk's invitations, the rows' outcomes, the new claims and the
+ * import's counters, and queues the emails. A process killed at any moment leaves either the whole chunk or
+ * nothing of it: the next run starts from the first row still without an outcome, so no row is processed twice
+ * or lost, and no email is queued twice.
  */
 export class InviteImportRunner {
   private readonly emailBudget: EmailBudget;
@@ -65,6 +66,11 @@ export class InviteImportRunner {
 
   /** Runs the import to its end (completed or cancelled), chunk by chunk; `signal` stops it between chunks. */
   async run(em: EntityManager, tenantId: string, importId: string, signal?: AbortSignal): Promise<string | null> {
+    // RUNNING from the moment a runner holds it (also while it waits for the people budget): QUEUED means waiting for a runner.
+    await em.execute(`update invite_import set status = 'RUNNING', started_at = now() where id = ? and tenant_id = ? and status = 'QUEUED' and not cancel_requested`, [
+      importId,
+      tenantId,
+    ]);
     for (;;) {
       if (signal?.aborted) return null;
       const [left] = await em.execute<Array<{ left: number }>>('select total_rows - processed_rows as left from invite_import where id = ? and tenant_id = ?', [importId, tenantId]);
