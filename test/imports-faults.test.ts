@@ -167,6 +167,26 @@ describe('async imports: cancel, concurrency, disconnects, seats, budgets, reten
     assert.equal(usage.used, 60);
   });
 
+  it('resumes after every database connection is cut mid-import (as in a PostgreSQL restart), each row once', async () => {
+    const total = 800;
+    const res = await upload(base, a.token, csv('email', Array.from({ length: total }, (_, i) => `cut-${i}@example.com`)), { query: 'sendEmail=false' });
+    const id = res.body.id as string;
+    await waitFor(async () => (await t.sql('select processed_rows from invite_import where id = $1', [id]))[0].processed_rows >= 60, 30_000, 'some chunks processed');
+    const [{ processed_rows: atCut }] = await t.sql('select processed_rows from invite_import where id = $1', [id]);
+    assert.ok(atCut < total, `cut mid-import (${atCut} of ${total})`);
+    await t.sql(`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`).catch(() => undefined);
+    const done = await waitFor(
+      async () => {
+        const [row] = await t.sql('select status, processed_rows, successful from invite_import where id = $1', [id]).catch(() => [null]);
+        return row && row.status !== 'RUNNING' ? row : null;
+      },
+      60_000,
+      'the import to finish after the connections were cut',
+    );
+    assert.deepEqual(done, { status: 'COMPLETED', processed_rows: total, successful: total });
+    assert.deepEqual(await t.sql(`select count(*)::int as n from invitation where batch_id = $1`, [id]), [{ n: total }]);
+  });
+
   it('deletes imports and their row results after IMPORT_RETENTION_DAYS', async () => {
     const res = await upload(base, a.token, csv('email', ['retained@example.com']), { query: 'sendEmail=false' });
     await waitForImport(base, a.token, res.body.id);
