@@ -9,7 +9,7 @@ import { InviteImportRunner, purgeExpiredImports } from '../src/services/imports
 import { FakePostmark } from './helpers/fake-postmark';
 import { type SeededTenant, type TestApp, TEST_JWT_SECRET, createTestApp } from './helpers/harness';
 import { csv, listen, resultRows, upload, waitForImport } from './helpers/imports';
-import { spawnEntry, type Spawned } from './helpers/processes';
+import { freePort, spawnEntry, type Spawned } from './helpers/processes';
 import { waitFor } from './helpers/wait';
 
 describe('async imports: a worker killed mid-import resumes with every row and email exactly once', () => {
@@ -43,6 +43,28 @@ describe('async imports: a worker killed mid-import resumes with every row and e
     for (const worker of spawned) if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
     await t.close();
     await postmark.stop();
+  });
+
+  it('SIGKILLed during an upload, the server leaves nothing of it behind', async () => {
+    const port = await freePort();
+    const server = spawnEntry('src/main.ts', { ...workerEnv, PORT: String(port), RUN_WORKER: 'false' });
+    spawned.push(server);
+    await server.waitFor(/Bulk invite service ready/, 120_000);
+    const req = request({ host: '127.0.0.1', port, path: '/imports', method: 'POST', headers: { authorization: `Bearer ${a.token}`, 'content-type': 'text/csv' } });
+    req.on('error', () => undefined);
+    req.write('email\n');
+    for (let i = 0; i < 3000; i++) req.write(`upload-killed-${i}@example.com\n`);
+    await waitFor(async () => (await t.sql(`select count(*)::int as n from pg_stat_activity where datname = current_database() and state = 'idle in transaction'`))[0].n > 0, 30_000, 'the upload transaction to start');
+    server.child.kill('SIGKILL');
+    await server.exited();
+    req.destroy();
+    await waitFor(
+      async () => (await t.sql(`select count(*)::int as n from pg_stat_activity where datname = current_database() and state like 'idle in transaction%'`))[0].n === 0,
+      30_000,
+      "the killed server's transaction to be rolled back",
+    );
+    assert.deepEqual(await t.sql(`select count(*)::int as n from invite_import_row where email like 'upload-killed-%'`), [{ n: 0 }]);
+    assert.deepEqual(await t.sql(`select count(*)::int as n from invite_import where tenant_id = $1`, [a.tenantId]), [{ n: 0 }]);
   });
 
   it('SIGKILLed during processing, the next worker finishes the import: no row twice, none lost, no email twice', async () => {
