@@ -40,6 +40,7 @@ import { FakePostmark } from '../test/helpers/fake-postmark';
 import { freePort, spawnEntry } from '../test/helpers/processes';
 import { CONTRACT_SCENARIO, SMOKE_SCENARIO, isolationReport, runIsolation } from './isolation';
 import { runEventsBench } from './events';
+import { importBenchReport, runImportBench } from './imports';
 
 const smoke = process.argv.includes('--smoke');
 const SIZES = smoke ? [20] : [100, 1_000, 10_000];
@@ -47,6 +48,9 @@ const RUNS = smoke ? 1 : 5;
 const NAIVE_MAX_RUNS_AT_10K = smoke ? 1 : Number(process.env.BENCH_NAIVE_RUNS_10K ?? 3);
 const REST_SECONDS = smoke ? 1 : 10;
 const DRAIN_EMAILS = smoke ? 200 : 10_000;
+/** `--import-rows=N` for the async import section (the issue's size by default); `--imports-only` runs that section alone. */
+const IMPORT_ROWS = smoke ? 200 : Number(/^--import-rows=(\d+)$/.exec(process.argv.find((a) => a.startsWith('--import-rows=')) ?? '')?.[1] ?? 1_000_000);
+const IMPORTS_ONLY = process.argv.includes('--imports-only');
 const SECRET = 'bench-secret-that-is-at-least-32-bytes!!';
 const log = createLogger('warn');
 /** The bench invites far more people per hour into one tenant than any real tenant's email budget allows. */
@@ -485,7 +489,19 @@ export async function openBenchDatabase(prefix: string) {
   };
 }
 
+async function importsOnly() {
+  const { serverUrl, close } = await openBenchDatabase('bulk_invite_bench_imports_only');
+  try {
+    const result = await runImportBench(serverUrl, IMPORT_ROWS);
+    console.log(`\n${importBenchReport(result)}\n`);
+    console.log(JSON.stringify(result, null, 2));
+  } finally {
+    await close();
+  }
+}
+
 async function main() {
+  if (IMPORTS_ONLY) return importsOnly();
   const { url, serverUrl, admin, embedded, close } = await openBenchDatabase('bulk_invite_bench');
   let server: ReturnType<typeof spawnEntry> | undefined;
   try {
@@ -578,6 +594,7 @@ async function main() {
     const drain = await emailDrain(serverUrl);
     const isolated = await isolation(serverUrl);
     const events = await runEventsBench(serverUrl, smoke);
+    const imports = await runImportBench(serverUrl, IMPORT_ROWS, EMAIL_BUDGET);
     await orm.close();
 
     const targets = checkTargets(rows);
@@ -605,9 +622,10 @@ async function main() {
       isolationReport(isolated),
       '',
       `SCIM \`POST /scim/v2/Bulk\` with ${scim.n.toLocaleString('en')} user creates: ${scim.scimBulkMs} ms, against ${scim.bulkInviteUsersMs} ms for bulkInviteUsers of as many plain people (sendEmail false): ${scim.ratio}× (target: within 2×).`,
+      importBenchReport(imports),
     ].join('\n');
     console.log(`\n${table}\n`);
-    const results = { date: new Date().toISOString(), smoke, machine, runs: RUNS, sizes: rows, targets, rest, drain, isolation: isolated, scim, events };
+    const results = { date: new Date().toISOString(), smoke, machine, runs: RUNS, sizes: rows, targets, rest, drain, isolation: isolated, scim, events, imports };
     writeFileSync(join(__dirname, smoke ? 'results.smoke.json' : 'results.json'), JSON.stringify(results, null, 2) + '\n');
   } finally {
     if (server) {

@@ -44,6 +44,9 @@ import { EventLogService } from './services/events';
 import { WebhookEndpointService } from './services/webhooks/webhook-endpoint.service';
 import { SecretBox } from './services/webhooks/secrets';
 import { targetPolicy } from './services/webhooks/target-guard';
+import { importRoutes } from './rest/imports.routes';
+import { graphileImportQueue } from './imports/import-queue';
+import { InviteImportService } from './services/imports/invite-import.service';
 
 export interface Services {
   bulkInvites: BulkInviteService;
@@ -53,6 +56,7 @@ export interface Services {
   eventLog: EventLogService;
   webhookEndpoints: WebhookEndpointService;
   scim: ScimServices;
+  imports: InviteImportService;
 }
 
 /** SCIM provisioning (src/services/scim): its writes pass the bulk invites' guard (people in flight, per-minute budget). */
@@ -116,6 +120,7 @@ export function createServices(config: AppConfig, orm: MikroORM): Services {
     invitations: new InvitationService(config, graphileEmailQueue),
     eventLog: new EventLogService(),
     webhookEndpoints: new WebhookEndpointService(targetPolicy(config), new SecretBox(config.webhooks.secretKey)),
+    imports: new InviteImportService(config, graphileImportQueue(config)),
   };
 }
 
@@ -228,6 +233,7 @@ export async function buildApp(options: { config: AppConfig; orm: MikroORM; log:
   await server.register(royaltiRoutes, { bulkInvites: services.bulkInvites });
   await server.register(scimRoutes, { prefix: '/scim/v2', ...services.scim, admission: services.admission, contextDeps, baseUrl: `${config.publicUrl}/scim/v2` });
   await server.register(postmarkWebhookRoutes, { postmark: config.postmark });
+  await server.register(importRoutes, { imports: services.imports, config });
   await server.register(acceptPageRoutes, { config, invitations: services.invitations });
   if (!config.isProduction) await server.register(devMailboxRoutes, { orm });
   if (!config.isProduction) await server.register(localExplorerRoutes);

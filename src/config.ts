@@ -84,6 +84,20 @@ export interface AdmissionConfig {
   perProcess: number;
 }
 
+/** Async imports of files of people (contract section 9). */
+export interface ImportConfig {
+  /** Data rows one file may hold; more is refused (413). */
+  maxRows: number;
+  /** Bytes one upload may have; more is refused (413) as soon as they arrive. */
+  maxBytes: number;
+  /** Rows decided and written per transaction by the runner. */
+  chunkRows: number;
+  /** Imports of one tenant processed at the same time (the others wait their turn). */
+  concurrencyPerTenant: number;
+  /** Days an import and its row results are kept after it was created. */
+  retentionDays: number;
+}
+
 export interface AppConfig {
   nodeEnv: string;
   isProduction: boolean;
@@ -98,6 +112,7 @@ export interface AppConfig {
   webhooks: WebhookConfig;
   rateLimit: RateLimitConfig;
   admission: AdmissionConfig;
+  imports: ImportConfig;
   publicUrl: string;
   bulkInviteMaxUsers: number;
   invitationTtlDays: number;
@@ -307,6 +322,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
       // One maximal request per tenant at a time, two in the process: each costs a few hundred MB at its peak.
       perTenant: int(env, 'BULK_INVITE_TENANT_USERS_IN_FLIGHT', maxUsers, 0),
       perProcess: int(env, 'BULK_INVITE_PROCESS_USERS_IN_FLIGHT', 2 * maxUsers, 0),
+    },
+    imports: {
+      maxRows: int(env, 'IMPORT_MAX_ROWS', 1_000_000, 1),
+      maxBytes: int(env, 'IMPORT_MAX_BYTES', 512 * 1024 * 1024, 1),
+      chunkRows: int(env, 'IMPORT_CHUNK_ROWS', 2_000, 1, maxUsers),
+      concurrencyPerTenant: int(env, 'IMPORT_CONCURRENCY', 1, 1, 16),
+      retentionDays: int(env, 'IMPORT_RETENTION_DAYS', 30, 1),
     },
     publicUrl: (publicUrl ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     bulkInviteMaxUsers: maxUsers,

@@ -3,6 +3,7 @@ import type * as JwtModule from './auth/jwt';
 import type * as OrmModule from './db/orm';
 import type * as DemoModule from './dev/demo-seed';
 import type * as WorkerModule from './mail/email-worker';
+import type * as ImportWorkerModule from './imports/import-worker';
 import { loadConfig } from './config';
 import { databaseFailure, openDatabase } from './db/database';
 import { createLogger } from './logger';
@@ -27,6 +28,7 @@ runService({
     const { createOrm, migrate }: typeof OrmModule = require('./db/orm');
     const { PERMISSIONS, mintToken }: typeof JwtModule = require('./auth/jwt');
     const { startEmailWorker }: typeof WorkerModule = require('./mail/email-worker');
+    const { startImportWorker }: typeof ImportWorkerModule = require('./imports/import-worker');
     const { ensureDemoTenant }: typeof DemoModule = require('./dev/demo-seed');
     const orm = await createOrm(db.url).catch((error) => Promise.reject(databaseFailure(error, db.url)));
     onStop(() => orm.close());
@@ -39,6 +41,8 @@ runService({
     // Stopped before the app on shutdown is fine: jobs are rows, and in-flight requests only add rows.
     const worker = config.email.runWorker ? await startEmailWorker({ config, databaseUrl: db.url, log }) : null;
     if (worker) onStop(() => worker.stop());
+    const importWorker = config.email.runWorker ? await startImportWorker({ config, orm, databaseUrl: db.url, log }) : null;
+    if (importWorker) onStop(() => importWorker.stop());
     signal.throwIfAborted();
 
     await app.server.listen({ port: config.port, host: config.host }).catch((error) => Promise.reject(listenFailure(error, config.host, config.port)));

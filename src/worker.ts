@@ -1,6 +1,7 @@
-/** The email worker alone (`npm run worker`), so API and workers scale separately. */
+/** The workers alone (`npm run worker`): emails and imports, so API and workers scale separately. */
 import type * as OrmModule from './db/orm';
 import type * as WorkerModule from './mail/email-worker';
+import type * as ImportWorkerModule from './imports/import-worker';
 import { loadConfig } from './config';
 import { databaseFailure, openDatabase } from './db/database';
 import { createLogger } from './logger';
@@ -17,6 +18,7 @@ runService({
     // Loaded once the configuration and the database are known good: a refused start answers in a moment.
     const { createOrm, migrate }: typeof OrmModule = require('./db/orm');
     const { startEmailWorker }: typeof WorkerModule = require('./mail/email-worker');
+    const { startImportWorker }: typeof ImportWorkerModule = require('./imports/import-worker');
     const orm = await createOrm(db.url).catch((error) => Promise.reject(databaseFailure(error, db.url)));
     onStop(() => orm.close());
     await migrate(orm, db.url, log).catch((error: Error) =>
@@ -25,6 +27,8 @@ runService({
     signal.throwIfAborted();
     const worker = await startEmailWorker({ config, databaseUrl: db.url, log });
     onStop(() => worker.stop());
+    const importWorker = await startImportWorker({ config, orm, databaseUrl: db.url, log });
+    onStop(() => importWorker.stop());
     log.info('email worker running');
   },
 });

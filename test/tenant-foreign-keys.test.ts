@@ -135,8 +135,9 @@ describe('tenancy enforced by PostgreSQL (composite tenant foreign keys)', () =>
                 (select count(*)::int from pg_constraint where conname like '%\\_tenant\\_foreign') as tenant_keys`,
         [membership],
       );
-      // Eight from the tenant-keys migration, two of webhook deliveries (to their endpoint and event).
-      assert.deepEqual(counts, { links: 4, manager, tenant_keys: 10 });
+      // Eight from the tenant-keys migration, two of webhook deliveries (to their endpoint and event), two of the
+      // imports (invite_import_row and invite_import_claim to invite_import).
+      assert.deepEqual(counts, { links: 4, manager, tenant_keys: 12 });
     } finally {
       await orm.close();
       await db.drop();

@@ -4,6 +4,7 @@ import { EventRecord, WebhookDelivery, WebhookEndpoint } from './event.entities'
 import { EmailQuota } from './email-quota.entity';
 import { IdempotencyRecord } from './idempotency-record.entity';
 import { Invitation } from './invitation.entity';
+import { InviteImport, InviteImportClaim, InviteImportRow, InviteImportStatus } from './invite-import.entity';
 import { Membership, MembershipGroup, MembershipPosition, MembershipRole } from './membership.entity';
 import { RateLimitUsage } from './rate-limit-usage.entity';
 import { ScimToken } from './scim-token.entity';
@@ -14,6 +15,7 @@ export * from './enums';
 export { Tenant, User, Membership, MembershipRole, MembershipGroup, MembershipPosition, Role, Group, Position };
 export { Invitation, IdempotencyRecord, DevMail, EmailQuota, RateLimitUsage, ScimToken, EventRecord, WebhookEndpoint, WebhookDelivery };
 export { WebhookDeliveryStatus } from './event.entities';
+export { InviteImport, InviteImportRow, InviteImportClaim, InviteImportStatus };
 
 export const entities = [
   Tenant,
@@ -34,6 +36,9 @@ export const entities = [
   EventRecord,
   WebhookEndpoint,
   WebhookDelivery,
+  InviteImport,
+  InviteImportRow,
+  InviteImportClaim,
 ];
 
 export { TENANT_FILTER, addTenantFilter, isTenantOwned } from './tenant-scoped';

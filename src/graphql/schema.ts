@@ -2,6 +2,8 @@ import 'reflect-metadata';
 import { buildSchema } from 'type-graphql';
 import type { BulkInviteService } from '../services/bulk-invite';
 import type { InvitationService } from '../services/invitation.service';
+import type { InviteImportService } from '../services/imports/invite-import.service';
+import { InviteImportResolver } from './invite-import.resolver';
 import { CatalogResolver } from './catalog.resolver';
 import { InvitationResolver } from './invitation.resolver';
 import { MemberResolver } from './member.resolver';
@@ -17,6 +19,7 @@ export interface ResolverServices {
   invitations: InvitationService;
   eventLog: EventLogService;
   webhookEndpoints: WebhookEndpointService;
+  imports: InviteImportService;
 }
 
 /** The executable schema: resolvers are built here with the services they call (type-graphql's container). */
@@ -29,9 +32,10 @@ export async function buildGraphQLSchema(services: ResolverServices) {
     [TenantSettingsResolver, new TenantSettingsResolver()],
     [ScimTokenResolver, new ScimTokenResolver()],
     [EventsResolver, new EventsResolver(services.eventLog, services.webhookEndpoints)],
+    [InviteImportResolver, new InviteImportResolver(services.imports)],
   ]);
   const schema = await buildSchema({
-    resolvers: [CatalogResolver, InvitationResolver, MemberResolver, TenantSettingsResolver, EventsResolver, ScimTokenResolver],
+    resolvers: [CatalogResolver, InvitationResolver, MemberResolver, TenantSettingsResolver, InviteImportResolver, EventsResolver, ScimTokenResolver],
     container: { get: (someClass) => instances.get(someClass) },
     validate: false,
   });

@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { RateLimitConfig } from '../config';
-import type { BulkInviteGuard } from '../services/ports';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { BulkInviteGuard, ImportPacer } from '../services/ports';
 import { metrics } from './observability';
 import { DomainError } from '../services/errors';
 import { canonicalId } from '../services/ids';
@@ -124,5 +125,30 @@ export class ReadRateLimiter {
     if (this.reads.limit === 0) return;
     const reservation = await this.budgets.reserve(tenantId, this.reads, 1);
     if (!reservation.granted) throw rateLimited(this.reads, reservation.retryAfterSeconds, 'Too many queries for this tenant');
+  }
+}
+
+/**
+ * Imports draw on the same `BULK_INVITE_USERS_PER_MINUTE` budget as the bulk requests, chunk by chunk: a chunk
+ * that does not fit waits for the next window instead of failing, so interactive invites keep their share.
+ */
+export class ImportUsersPacer implements ImportPacer {
+  private readonly users: Budget;
+
+  constructor(
+    private readonly budgets: TenantBudgets,
+    config: RateLimitConfig,
+  ) {
+    this.users = { bucket: 'bulk_users', limit: config.bulkUsersPerMinute, windowMs: 60_000 };
+  }
+
+  async waitFor(tenantId: string, people: number, signal?: AbortSignal): Promise<number> {
+    if (this.users.limit === 0 || people <= 0) return people;
+    const units = Math.min(people, this.users.limit);
+    for (;;) {
+      const reservation = await this.budgets.reserve(tenantId, this.users, units);
+      if (reservation.granted) return units;
+      await sleep(reservation.retryAfterSeconds * 1000, undefined, { signal });
+    }
   }
 }

@@ -22,3 +22,17 @@ export interface BulkInviteGuard {
 export interface BulkInviteObserver {
   finished(outcome: { dryRun: boolean; results: ReadonlyArray<{ kind: 'invited' } | { kind: 'failed'; failure: { code: string } }> }): void;
 }
+
+/** Queues the processing of a tenant's imports; called inside the transaction that stored the upload. */
+export interface InviteImportQueue {
+  enqueueInTransaction(em: EntityManager, tenantId: string): Promise<void>;
+}
+
+/**
+ * The tenant's people-per-minute budget as an import runs: resolves with how many of `people` were taken from
+ * it (all, or the whole budget when it is smaller), waiting (never failing) while the tenant is over budget.
+ * Resolves with `people` at once when the budget is off.
+ */
+export interface ImportPacer {
+  waitFor(tenantId: string, people: number, signal?: AbortSignal): Promise<number>;
+}

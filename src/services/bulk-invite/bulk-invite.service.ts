@@ -163,8 +163,8 @@ export class BulkInviteService {
   }
 }
 
-/** One set-based statement per table, parents first. */
-async function writeInviteRows(tx: EntityManager, tenantId: string, rows: InviteRows): Promise<void> {
+/** One set-based statement per table, parents first. Shared with the import runner's chunks. */
+export async function writeInviteRows(tx: EntityManager, tenantId: string, rows: InviteRows): Promise<void> {
   if (rows.users.length) await tx.insertMany(User, rows.users);
   if (rows.memberships.length) await tx.insertMany(Membership, rows.memberships);
   await reinviteMemberships(tx, tenantId, rows.reinvitedMemberships);

@@ -82,6 +82,20 @@ function existingUserOf(person: ParsedInvite, lookups: InviteLookups): KnownUser
   return person.emailNormalized ? (lookups.usersByEmail.get(person.emailNormalized) ?? null) : null;
 }
 
+/**
+ * The keys under which a person is claimed (`email:…`, `user:…`): two entries sharing a key name the same person.
+ * An import loads the claims of earlier chunks by these keys.
+ */
+export function claimKeysOf(p: ParsedInvite, lookups: InviteLookups): Set<string> {
+  const keys = new Set<string>();
+  if (p.emailNormalized) keys.add(`email:${p.emailNormalized}`);
+  // An id this tenant may not name stays its own key: it must not match the person it would name elsewhere.
+  if (p.existingUserId) keys.add(lookups.usersById.has(p.existingUserId) ? `user:${p.existingUserId}` : `unresolved:${p.existingUserId}`);
+  const user = existingUserOf(p, lookups);
+  if (user) keys.add(`user:${user.id}`).add(`email:${user.emailNormalized}`);
+  return keys;
+}
+
 function invalid<C extends InvalidInputCode>(person: ParsedInvite, code: C): FailureOf<C> | null {
   const problem = person.problems[code];
   return problem ? ({ code, message: problem.message, field: problem.field } as FailureOf<C>) : null;
@@ -123,12 +137,7 @@ export const INVITE_CHECKS: readonly InviteCheck[] = [
     return { code: 'DOMAIN_NOT_ALLOWED', message: `Email domain not allowed in this tenant: ${domain ?? ''}`, domain: domain ?? '' };
   }),
   check('DUPLICATE_IN_BATCH', (p, { lookups, claims }) => {
-    const keys = new Set<string>();
-    if (p.emailNormalized) keys.add(`email:${p.emailNormalized}`);
-    // An id this tenant may not name stays its own key: it must not match the person it would name elsewhere.
-    if (p.existingUserId) keys.add(lookups.usersById.has(p.existingUserId) ? `user:${p.existingUserId}` : `unresolved:${p.existingUserId}`);
-    const user = existingUserOf(p, lookups);
-    if (user) keys.add(`user:${user.id}`).add(`email:${user.emailNormalized}`);
+    const keys = claimKeysOf(p, lookups);
     let first: number | undefined;
     for (const key of keys) {
       const claimedBy = claims.get(key);

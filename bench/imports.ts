@@ -1,0 +1,167 @@
+/**
+ * The async import section of `npm run bench`: N CSV rows (each with a role, a primary group and a position;
+ * sendEmail=false) uploaded to a server process and processed by a worker process, on a database of their own.
+ * Reports the upload and processing rates, the end-to-end users/s, both processes' peak RSS, and the results
+ * file streamed back (its lines and the time to read it).
+ *   npm run bench -- --imports-only --import-rows=100000
+ */
+import { readFileSync } from 'node:fs';
+import { Client } from 'pg';
+import { mintToken } from '../src/auth/jwt';
+import { createOrm, migrate } from '../src/db/orm';
+import { Group, Position, Role, Tenant } from '../src/entities';
+import { createLogger } from '../src/logger';
+import { freePort, spawnEntry, type Spawned } from '../test/helpers/processes';
+
+const SECRET = 'bench-secret-that-is-at-least-32-bytes!!';
+const POLL_MS = 250;
+
+export interface ImportBenchResult {
+  rows: number;
+  uploadSeconds: number;
+  processingSeconds: number;
+  totalSeconds: number;
+  /** Rows per second from the start of the upload to the import's completion. */
+  usersPerSecond: number;
+  processingUsersPerSecond: number;
+  successful: number;
+  failed: number;
+  apiPeakRssMb: number;
+  workerPeakRssMb: number;
+  resultsLines: number;
+  resultsSeconds: number;
+  chunkRows: number;
+}
+
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
+}
+
+/** The file, generated as it is sent: the bench never holds it either. */
+async function* csvFile(rows: number, run: string, catalog: { role: string; group: string; position: string }) {
+  yield new TextEncoder().encode('email,firstName,lastName,role,groupIds,primaryGroupId,positionIds\n');
+  const batch = 5_000;
+  for (let start = 0; start < rows; start += batch) {
+    let text = '';
+    for (let i = start; i < Math.min(rows, start + batch); i++) {
+      text += `${run}-${i}@bench.example.com,Bench,User ${i},${catalog.role},${catalog.group},${catalog.group},${catalog.position}\n`;
+    }
+    yield new TextEncoder().encode(text);
+  }
+}
+
+function toStream(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  const iterator = source[Symbol.asyncIterator]();
+  return new ReadableStream({
+    async pull(controller) {
+      const { value, done } = await iterator.next();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+  });
+}
+
+export async function runImportBench(serverUrl: string, rows: number, env: Record<string, string> = {}): Promise<ImportBenchResult> {
+  const log = createLogger('warn');
+  const name = `bulk_invite_bench_imports_${Date.now()}`;
+  const admin = new Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`create database "${name}"`);
+  const url = Object.assign(new URL(serverUrl), { pathname: `/${name}` }).toString();
+  const processes: Spawned[] = [];
+  try {
+    const orm = await createOrm(url);
+    await migrate(orm, url, log);
+    const em = orm.em.fork();
+    const tenant = em.create(Tenant, { name: 'Import bench' });
+    em.create(Role, { tenant, name: 'Member' });
+    const group = em.create(Group, { tenant, name: 'Main' });
+    const position = em.create(Position, { tenant, title: 'Staff' });
+    await em.flush();
+    await orm.close();
+
+    const common = {
+      NODE_ENV: 'test',
+      DATABASE_URL: url,
+      JWT_SECRET: SECRET,
+      BULK_INVITE_RATE_LIMIT: '0',
+      BULK_INVITE_USERS_PER_MINUTE: '0',
+      READ_RATE_LIMIT: '0',
+      IMPORT_MAX_ROWS: String(Math.max(rows, 1_000_000)),
+      LOG_LEVEL: 'warn',
+      ...env,
+    };
+    const port = await freePort();
+    const api = spawnEntry('src/main.ts', { ...common, PORT: String(port), RUN_WORKER: 'false' });
+    processes.push(api);
+    await api.waitFor(/Bulk invite service ready/, 120_000);
+    const base = `http://127.0.0.1:${port}`;
+    const token = mintToken({ secret: SECRET, subject: 'bench', tenantId: tenant.id, permissions: ['users:invite', 'users:read'], expiresInSeconds: 24 * 3600 });
+    const auth = { authorization: `Bearer ${token}` };
+
+    const started = performance.now();
+    const response = await fetch(`${base}/imports?sendEmail=false`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'text/csv' },
+      body: toStream(csvFile(rows, `imp${Date.now()}`, { role: 'Member', group: group.id, position: position.id })),
+      duplex: 'half',
+    } as RequestInit);
+    const job = (await response.json()) as { id: string; totalRows: number; message?: string };
+    if (response.status !== 202) throw new Error(`upload refused (${response.status}): ${job.message}`);
+    const uploaded = performance.now();
+
+    // The worker starts once the upload is stored, so that the upload and the processing are measured apart.
+    const worker = spawnEntry('src/worker.ts', common);
+    processes.push(worker);
+    const processingStarted = performance.now();
+    let status: { status: string; processedRows: number; successful: number; failed: number };
+    for (;;) {
+      status = (await (await fetch(`${base}/imports/${job.id}`, { headers: auth })).json()) as typeof status;
+      if (['COMPLETED', 'FAILED', 'CANCELLED'].includes(status.status)) break;
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+    const finished = performance.now();
+    if (status.status !== 'COMPLETED') throw new Error(`import ended ${status.status}`);
+
+    const resultsStarted = performance.now();
+    const results = await fetch(`${base}/imports/${job.id}/results`, { headers: auth });
+    let resultsLines = 0;
+    for await (const chunk of results.body as unknown as AsyncIterable<Uint8Array>) for (const byte of chunk) if (byte === 10) resultsLines++;
+    const resultsSeconds = (performance.now() - resultsStarted) / 1000;
+
+    const result: ImportBenchResult = {
+      rows,
+      uploadSeconds: Number(((uploaded - started) / 1000).toFixed(1)),
+      processingSeconds: Number(((finished - processingStarted) / 1000).toFixed(1)),
+      totalSeconds: Number(((finished - started) / 1000).toFixed(1)),
+      usersPerSecond: Math.round(rows / ((finished - started) / 1000)),
+      processingUsersPerSecond: Math.round(rows / ((finished - processingStarted) / 1000)),
+      successful: status.successful,
+      failed: status.failed,
+      apiPeakRssMb: peakRssMb(api.child.pid!),
+      workerPeakRssMb: peakRssMb(worker.child.pid!),
+      // The header line is counted too.
+      resultsLines: resultsLines - 1,
+      resultsSeconds: Number(resultsSeconds.toFixed(1)),
+      chunkRows: Number(env.IMPORT_CHUNK_ROWS ?? 2000),
+    };
+    return result;
+  } finally {
+    for (const p of processes) {
+      p.child.kill('SIGTERM');
+      await p.exited().catch(() => p.child.kill('SIGKILL'));
+    }
+    await admin.query(`drop database if exists "${name}" with (force)`);
+    await admin.end();
+  }
+}
+
+export function importBenchReport(r: ImportBenchResult): string {
+  return [
+    `Async import, ${r.rows.toLocaleString('en')} CSV rows (role, primary group, position; sendEmail=false; chunks of ${r.chunkRows}):`,
+    `upload ${r.uploadSeconds} s, processing ${r.processingSeconds} s (${r.processingUsersPerSecond} users/s), end to end ${r.totalSeconds} s = ${r.usersPerSecond} users/s;`,
+    `${r.successful.toLocaleString('en')} invited, ${r.failed} failed; peak RSS API ${r.apiPeakRssMb} MB, worker ${r.workerPeakRssMb} MB;`,
+    `results streamed back: ${r.resultsLines.toLocaleString('en')} lines in ${r.resultsSeconds} s.`,
+  ].join(' ');
+}
