@@ -29,6 +29,6 @@ runService({
     onStop(() => worker.stop());
     const importWorker = await startImportWorker({ config, orm, databaseUrl: db.url, log });
     onStop(() => importWorker.stop());
-    log.info('email worker running');
+    log.info('workers running (emails, webhook deliveries, imports)');
   },
 });
