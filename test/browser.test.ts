@@ -106,7 +106,9 @@ describe('in a browser: invite, open the dev mailbox, follow the link, accept', 
       await page.reload();
     }
     await subject.first().click();
-    await page.getByText('Come jam with us').waitFor();
+    // The HTML part quotes the inviter's message; the text part (shown below it) carries it too, with the link.
+    await page.getByText('Come jam with us', { exact: true }).waitFor();
+    await page.locator('pre', { hasText: 'Accept the invitation:' }).waitFor();
     await page.getByRole('link', { name: 'Accept invitation' }).click();
     await page.getByRole('heading', { name: 'Join Browser Band' }).waitFor();
     await page.screenshot({ path: join(tmpdir(), 'bulk-invite-accept-page.png') });
