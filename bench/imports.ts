@@ -1,8 +1,10 @@
 /**
- * The async import section of `npm run bench`: N CSV rows (each with a role, a primary group and a position;
- * sendEmail=false) uploaded to a server process and processed by a worker process, on a database of their own.
- * Reports the upload and processing rates, the end-to-end users/s, both processes' peak RSS, and the results
- * file streamed back (its lines and the time to read it).
+ * The async import section of `npm run bench`: N CSV rows (each with a role, a primary group and a position)
+ * uploaded to a server process and processed by a worker process, on a database of their own that already holds
+ * another tenant's rows (analyzed, as a database in use is). Reports the upload and processing rates, the
+ * end-to-end users/s, both processes' peak RSS, and the results file streamed back (its lines, the time to read it
+ * and how much the server's peak RSS grew meanwhile). With `sendEmail: true` the worker also sends the emails to a
+ * fake Postmark, and the run waits for the queue to drain and counts messages, calls and distinct recipients.
  *   npm run bench -- --imports-only --import-rows=100000
  */
 import { readFileSync } from 'node:fs';
@@ -11,10 +13,14 @@ import { mintToken } from '../src/auth/jwt';
 import { createOrm, migrate } from '../src/db/orm';
 import { Group, Position, Role, Tenant } from '../src/entities';
 import { createLogger } from '../src/logger';
+import { FakePostmark } from '../test/helpers/fake-postmark';
 import { freePort, spawnEntry, type Spawned } from '../test/helpers/processes';
+import { floorRun, seedTenant } from './run';
 
 const SECRET = 'bench-secret-that-is-at-least-32-bytes!!';
 const POLL_MS = 250;
+/** IMPORT_CHUNK_ROWS's default (src/config.ts), for the report. */
+const DEFAULT_CHUNK_ROWS = 5000;
 
 export interface ImportBenchResult {
   rows: number;
@@ -30,7 +36,12 @@ export interface ImportBenchResult {
   workerPeakRssMb: number;
   resultsLines: number;
   resultsSeconds: number;
+  /** How much the server's peak RSS rose while it streamed the results file. */
+  resultsRssGrowthMb: number;
   chunkRows: number;
+  sendEmail: boolean;
+  /** With sendEmail: the emails the fake Postmark accepted, in how many batch calls, to how many recipients. */
+  emails?: { accepted: number; distinctRecipients: number; batchCalls: number; drainSeconds: number };
 }
 
 function peakRssMb(pid: number): number {
@@ -62,7 +73,13 @@ function toStream(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array>
   });
 }
 
-export async function runImportBench(serverUrl: string, rows: number, env: Record<string, string> = {}): Promise<ImportBenchResult> {
+export async function runImportBench(
+  serverUrl: string,
+  rows: number,
+  env: Record<string, string> = {},
+  options: { sendEmail?: boolean } = {},
+): Promise<ImportBenchResult> {
+  const sendEmail = options.sendEmail === true;
   const log = createLogger('warn');
   const name = `bulk_invite_bench_imports_${Date.now()}`;
   const admin = new Client({ connectionString: serverUrl });
@@ -70,6 +87,9 @@ export async function runImportBench(serverUrl: string, rows: number, env: Recor
   await admin.query(`create database "${name}"`);
   const url = Object.assign(new URL(serverUrl), { pathname: `/${name}` }).toString();
   const processes: Spawned[] = [];
+  const postmark = new FakePostmark();
+  const postmarkUrl = sendEmail ? await postmark.start() : undefined;
+  const db = new Client({ connectionString: url });
   try {
     const orm = await createOrm(url);
     await migrate(orm, url, log);
@@ -80,6 +100,11 @@ export async function runImportBench(serverUrl: string, rows: number, env: Recor
     const position = em.create(Position, { tenant, title: 'Staff' });
     await em.flush();
     await orm.close();
+    await db.connect();
+    if (!process.env.NO_SEED) {
+      await floorRun(db, await seedTenant(url, 'Other tenant'), 20_000, 'public');
+      await db.query('analyze');
+    }
 
     const common = {
       NODE_ENV: 'test',
@@ -90,6 +115,8 @@ export async function runImportBench(serverUrl: string, rows: number, env: Recor
       READ_RATE_LIMIT: '0',
       IMPORT_MAX_ROWS: String(Math.max(rows, 1_000_000)),
       LOG_LEVEL: 'warn',
+      ...(process.env.IMPORT_CHUNK_ROWS ? { IMPORT_CHUNK_ROWS: process.env.IMPORT_CHUNK_ROWS } : {}),
+      ...(postmarkUrl ? { POSTMARK_SERVER_TOKEN: 'bench-token', POSTMARK_API_URL: postmarkUrl, EMAIL_POLL_INTERVAL_MS: '100' } : {}),
       ...env,
     };
     const port = await freePort();
@@ -101,7 +128,7 @@ export async function runImportBench(serverUrl: string, rows: number, env: Recor
     const auth = { authorization: `Bearer ${token}` };
 
     const started = performance.now();
-    const response = await fetch(`${base}/imports?sendEmail=false`, {
+    const response = await fetch(`${base}/imports?sendEmail=${sendEmail}`, {
       method: 'POST',
       headers: { ...auth, 'content-type': 'text/csv' },
       body: toStream(csvFile(rows, `imp${Date.now()}`, { role: 'Member', group: group.id, position: position.id })),
@@ -124,11 +151,28 @@ export async function runImportBench(serverUrl: string, rows: number, env: Recor
     const finished = performance.now();
     if (status.status !== 'COMPLETED') throw new Error(`import ended ${status.status}`);
 
+    let emails: ImportBenchResult['emails'];
+    if (sendEmail) {
+      for (;;) {
+        const { rows: queued } = await db.query(`select count(*)::int as n from invitation where email_status in ('QUEUED', 'SENDING')`);
+        if (queued[0].n === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      }
+      emails = {
+        accepted: postmark.accepted.length,
+        distinctRecipients: new Set(postmark.accepted.map((m) => m.To)).size,
+        batchCalls: postmark.batchCalls,
+        drainSeconds: Number(((performance.now() - finished) / 1000).toFixed(1)),
+      };
+    }
+
+    const rssBeforeResults = peakRssMb(api.child.pid!);
     const resultsStarted = performance.now();
     const results = await fetch(`${base}/imports/${job.id}/results`, { headers: auth });
     let resultsLines = 0;
     for await (const chunk of results.body as unknown as AsyncIterable<Uint8Array>) for (const byte of chunk) if (byte === 10) resultsLines++;
     const resultsSeconds = (performance.now() - resultsStarted) / 1000;
+    const resultsRssGrowthMb = peakRssMb(api.child.pid!) - rssBeforeResults;
 
     const result: ImportBenchResult = {
       rows,
@@ -144,7 +188,10 @@ export async function runImportBench(serverUrl: string, rows: number, env: Recor
       // The header line is counted too.
       resultsLines: resultsLines - 1,
       resultsSeconds: Number(resultsSeconds.toFixed(1)),
-      chunkRows: Number(env.IMPORT_CHUNK_ROWS ?? 2000),
+      resultsRssGrowthMb,
+      chunkRows: Number(env.IMPORT_CHUNK_ROWS ?? process.env.IMPORT_CHUNK_ROWS ?? DEFAULT_CHUNK_ROWS),
+      sendEmail,
+      emails,
     };
     return result;
   } finally {
@@ -152,16 +199,24 @@ export async function runImportBench(serverUrl: string, rows: number, env: Recor
       p.child.kill('SIGTERM');
       await p.exited().catch(() => p.child.kill('SIGKILL'));
     }
+    await db.end().catch(() => undefined);
+    if (postmarkUrl) await postmark.stop();
     await admin.query(`drop database if exists "${name}" with (force)`);
     await admin.end();
   }
 }
 
 export function importBenchReport(r: ImportBenchResult): string {
-  return [
-    `Async import, ${r.rows.toLocaleString('en')} CSV rows (role, primary group, position; sendEmail=false; chunks of ${r.chunkRows}):`,
+  const lines = [
+    `Async import, ${r.rows.toLocaleString('en')} CSV rows (role, primary group, position; sendEmail=${r.sendEmail}; chunks of ${r.chunkRows}):`,
     `upload ${r.uploadSeconds} s, processing ${r.processingSeconds} s (${r.processingUsersPerSecond} users/s), end to end ${r.totalSeconds} s = ${r.usersPerSecond} users/s;`,
     `${r.successful.toLocaleString('en')} invited, ${r.failed} failed; peak RSS API ${r.apiPeakRssMb} MB, worker ${r.workerPeakRssMb} MB;`,
-    `results streamed back: ${r.resultsLines.toLocaleString('en')} lines in ${r.resultsSeconds} s.`,
-  ].join(' ');
+    `results streamed back: ${r.resultsLines.toLocaleString('en')} lines in ${r.resultsSeconds} s, the server's peak RSS rising ${r.resultsRssGrowthMb} MB meanwhile.`,
+  ];
+  if (r.emails) {
+    lines.push(
+      `Emails: ${r.emails.accepted.toLocaleString('en')} accepted by the fake Postmark for ${r.emails.distinctRecipients.toLocaleString('en')} distinct recipients in ${r.emails.batchCalls} batch calls; queue drained ${r.emails.drainSeconds} s after the import completed.`,
+    );
+  }
+  return lines.join(' ');
 }

@@ -326,7 +326,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     imports: {
       maxRows: int(env, 'IMPORT_MAX_ROWS', 1_000_000, 1),
       maxBytes: int(env, 'IMPORT_MAX_BYTES', 512 * 1024 * 1024, 1),
-      chunkRows: int(env, 'IMPORT_CHUNK_ROWS', 2_000, 1, maxUsers),
+      chunkRows: int(env, 'IMPORT_CHUNK_ROWS', 5_000, 1, maxUsers),
       concurrencyPerTenant: int(env, 'IMPORT_CONCURRENCY', 1, 1, 16),
       retentionDays: int(env, 'IMPORT_RETENTION_DAYS', 30, 1),
     },
