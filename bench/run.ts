@@ -492,7 +492,7 @@ export async function openBenchDatabase(prefix: string) {
 async function importsOnly() {
   const { serverUrl, close } = await openBenchDatabase('bulk_invite_bench_imports_only');
   try {
-    const result = await runImportBench(serverUrl, IMPORT_ROWS);
+    const result = await runImportBench(serverUrl, IMPORT_ROWS, EMAIL_BUDGET, { sendEmail: process.argv.includes('--import-send-email') });
     console.log(`\n${importBenchReport(result)}\n`);
     console.log(JSON.stringify(result, null, 2));
   } finally {

@@ -17,6 +17,11 @@ import { TenantScoped } from './tenant-scoped';
 @Index({ name: 'invitation_tenant_membership_idx', properties: ['tenant', 'membership', 'createdAt'] })
 @Index({ name: 'invitation_tenant_batch_idx', properties: ['tenant', 'batchId'] })
 @Index({ name: 'invitation_email_queue_idx', properties: ['emailStatus', 'emailNextAttemptAt'] })
+// The email worker's fair claim: queued and in-flight emails by tenant, in send order (src/mail/email-worker.ts).
+@Index({
+  name: 'invitation_email_pending_idx',
+  expression: `create index "invitation_email_pending_idx" on "invitation" ("tenant_id", "email_next_attempt_at" nulls first, "id") where "email_status" in ('QUEUED', 'SENDING')`,
+})
 // The expiry sweep: pending invitations whose `invitation.expired` event is not written yet, by expiry.
 @Index({
   name: 'invitation_expiry_sweep_idx',

@@ -76,27 +76,39 @@ async function claim(db: PoolClient, config: AppConfig, claimId: string): Promis
        from expired where i.id = expired.id`,
     [EXPIRED_BEFORE_SENT],
   );
-  // Fair across tenants: each due row is ranked within its tenant (oldest first), and a batch takes every
-  // tenant's first row, then every tenant's second, and so on. A tenant with one email waits at most for the
-  // batch in flight, however many others have queued. The ranking runs in a subquery because FOR UPDATE is not
-  // allowed beside a window function; the locking level re-checks the conditions, since a row may have changed
-  // between the snapshot the ranking read and the lock.
+  // Fair across tenants: a batch takes every tenant's first due row, then every tenant's second, and so on, so a
+  // tenant with one email waits at most for the batch in flight however many others have queued. The tenants with
+  // mail waiting are found by walking invitation_email_pending_idx (one index probe per tenant), and each tenant's
+  // rows are read in send order from the same index, at most one batch per tenant: the cost follows the number of
+  // tenants and the batch size, not the length of the queue. Rows are locked (skip locked) where they are read;
+  // the ranking runs a level above, because FOR UPDATE is not allowed beside a window function.
   const due = `i.status = 'PENDING'
          and ((i.email_status = 'QUEUED' and i.email_next_attempt_at <= now() and i.expires_at > now())
            or (i.email_status = 'SENDING' and i.email_claimed_at < now() - make_interval(secs => $2::float8 / 1000)))`;
   const { rows } = await db.query<ClaimedRow>(
-    `with picked as (
-       select i.id, i.email_status as prev_status, i.email_claim_id as prev_claim
-       from invitation i
-       join (
-         select i.id, row_number() over (partition by i.tenant_id order by i.email_next_attempt_at nulls first, i.id) as rank
-         from invitation i
-         where ${due}
-       ) ranked on ranked.id = i.id
-       where ${due}
-       order by ranked.rank, i.email_next_attempt_at nulls first, i.id
-       limit $3
-       for update of i skip locked
+    `with recursive waiting(tenant_id) as (
+       (select i.tenant_id from invitation i where i.email_status in ('QUEUED', 'SENDING') order by i.tenant_id limit 1)
+       union all
+       select (select i.tenant_id from invitation i
+                where i.email_status in ('QUEUED', 'SENDING') and i.tenant_id > w.tenant_id
+                order by i.tenant_id limit 1)
+         from waiting w where w.tenant_id is not null
+     ),
+     candidates as (
+       select c.*, row_number() over (partition by c.tenant_id order by c.email_next_attempt_at nulls first, c.id) as rank
+         from waiting w
+         cross join lateral (
+           select i.id, i.tenant_id, i.email_next_attempt_at, i.email_status as prev_status, i.email_claim_id as prev_claim
+             from invitation i
+            where i.tenant_id = w.tenant_id and i.email_status in ('QUEUED', 'SENDING') and ${due}
+            order by i.email_next_attempt_at nulls first, i.id
+            limit $3
+            for update of i skip locked
+         ) c
+        where w.tenant_id is not null
+     ),
+     picked as (
+       select id, prev_status, prev_claim from candidates order by rank, email_next_attempt_at nulls first, id limit $3
      )
      update invitation i
         set email_status = 'SENDING', email_claim_id = $1, email_claimed_at = now(), email_attempts = i.email_attempts + 1
