@@ -93,4 +93,16 @@ describe('SCIM review: hostile values and edge cases', () => {
     assert.ok(Number.isSafeInteger(far.body.startIndex));
     assertScimError(await scim('GET', '/Users?count=1e3'), 400, 'invalidValue');
   });
+  it('projects an enterprise extension sub-attribute named by its full URN path (RFC 7644 3.10), in attributes and excludedAttributes', async () => {
+    const enterprise = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+    const report = await scim('POST', '/Users', user('review.report@example.com', { [enterprise]: { manager: { value: userId } } }));
+    assert.equal(report.status, 201, JSON.stringify(report.body));
+    const only = await scim('GET', `/Users/${report.body.id}?attributes=${encodeURIComponent(`${enterprise}:manager`)}`);
+    assert.equal(only.status, 200);
+    assert.equal(only.body[enterprise]?.manager?.value, userId, JSON.stringify(only.body));
+    assert.equal(only.body.userName, undefined);
+    const without = await scim('GET', `/Users/${report.body.id}?excludedAttributes=${encodeURIComponent(`${enterprise}:manager`)}`);
+    assert.equal(without.body.userName, 'review.report@example.com');
+    assert.equal(without.body[enterprise]?.manager, undefined, JSON.stringify(without.body));
+  });
 });
