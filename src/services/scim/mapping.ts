@@ -77,11 +77,17 @@ export function toScimGroup(row: ScimGroupRow, baseUrl: string): ScimResourceJso
   return group;
 }
 
-/** `attributes` / `excludedAttributes` (RFC 7644 section 3.4.2.5): lower-cased `attr` or `attr.sub`, schema URNs stripped. */
+/**
+ * `attributes` / `excludedAttributes` (RFC 7644 section 3.4.2.5): lower-cased `attr` or `attr.sub`, the core schema
+ * URN stripped; an extension's attribute (`urn:...:enterprise:2.0:User:manager`) is `<extension urn>.manager`, the
+ * extension being one complex attribute of the resource.
+ */
 export interface Projection {
   attributes: string[] | null;
   excluded: string[];
 }
+
+const ENTERPRISE_PREFIX = `${SCHEMA.enterpriseUser.toLowerCase()}:`;
 
 function attributeList(value: unknown, core: string): string[] {
   if (value === undefined || value === null || value === '') return [];
@@ -89,6 +95,7 @@ function attributeList(value: unknown, core: string): string[] {
   return value
     .split(',')
     .map((a) => stripCoreUrn(a.trim(), core).toLowerCase())
+    .map((a) => (a.startsWith(ENTERPRISE_PREFIX) ? `${SCHEMA.enterpriseUser.toLowerCase()}.${a.slice(ENTERPRISE_PREFIX.length)}` : a))
     .filter(Boolean);
 }
 
