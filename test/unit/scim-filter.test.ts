@@ -27,6 +27,12 @@ describe('SCIM filter translation', () => {
     assert.deepEqual(translateFilter('displayName eq "Sales"', 'Group'), { sql: 'lower(g.name) = ?', params: ['sales'] });
   });
 
+  it('compares displayName and externalId as they are stored: trimmed (a group created as " Ops " is found by its name as sent)', () => {
+    assert.deepEqual(translateFilter('displayName eq " Ops "', 'Group').params, ['ops']);
+    assert.deepEqual(translateFilter('displayName eq " Ann S "', 'User').params, ['ann s']);
+    assert.deepEqual(translateFilter('externalId eq " Ext-1 "', 'User').params, ['Ext-1']);
+  });
+
   it('reads emails[type eq "work"].value as the member’s email', () => {
     assert.deepEqual(translateFilter('emails[type eq "work"].value eq "A@b.co"', 'User'), { sql: '(true and u.email_normalized = ?)', params: ['a@b.co'] });
     assert.deepEqual(translateFilter('emails[type eq "home"].value eq "a@b.co"', 'User').sql, '(false and u.email_normalized = ?)');

@@ -21,13 +21,14 @@ const invalid = (message: string) => badRequest('invalidFilter', message);
  * Columns of the list queries the filters may compare, by lower-cased attribute path. User lists select from
  * `membership m join users u`, group lists from `tenant_group g`. Each comparison is one an index answers:
  * users by email_normalized, memberships by (tenant, user) and (tenant, external_id), groups by (tenant, lower(name)).
+ * Values are compared as they are stored: emails, names and externalIds are trimmed when written.
  */
 const USER_ATTRIBUTES: Record<string, (value: string) => SqlCondition> = {
   username: (v) => ({ sql: 'u.email_normalized = ?', params: [v.trim().toLowerCase()] }),
   'emails.value': (v) => ({ sql: 'u.email_normalized = ?', params: [v.trim().toLowerCase()] }),
-  externalid: (v) => ({ sql: 'm.external_id = ?', params: [v] }),
+  externalid: (v) => ({ sql: 'm.external_id = ?', params: [v.trim()] }),
   id: (v) => (isUuid(v) ? { sql: 'm.user_id = ?', params: [canonicalId(v)] } : FALSE),
-  displayname: (v) => ({ sql: 'lower(m.display_name) = ?', params: [v.toLowerCase()] }),
+  displayname: (v) => ({ sql: 'lower(m.display_name) = ?', params: [v.trim().toLowerCase()] }),
 };
 
 const memberOfGroup = (v: string): SqlCondition =>
@@ -39,7 +40,7 @@ const memberOfGroup = (v: string): SqlCondition =>
     : FALSE;
 
 const GROUP_ATTRIBUTES: Record<string, (value: string) => SqlCondition> = {
-  displayname: (v) => ({ sql: 'lower(g.name) = ?', params: [v.toLowerCase()] }),
+  displayname: (v) => ({ sql: 'lower(g.name) = ?', params: [v.trim().toLowerCase()] }),
   id: (v) => (isUuid(v) ? { sql: 'g.id = ?', params: [canonicalId(v)] } : FALSE),
   // Groups keep no externalId: no group has the one asked for.
   externalid: () => FALSE,

@@ -1,6 +1,6 @@
 import { MembershipStatus } from '../../entities';
 import { badRequest } from './scim-error';
-import { managerId, memberIds, toBoolean } from './patch';
+import { managerId, memberIds, storedText, toBoolean } from './patch';
 import { PAGE, SCHEMA, stripCoreUrn } from './schemas';
 
 /** A member as the SCIM views read it (one row of membership joined with users). */
@@ -77,11 +77,17 @@ export function toScimGroup(row: ScimGroupRow, baseUrl: string): ScimResourceJso
   return group;
 }
 
-/** `attributes` / `excludedAttributes` (RFC 7644 section 3.4.2.5): lower-cased `attr` or `attr.sub`, schema URNs stripped. */
+/**
+ * `attributes` / `excludedAttributes` (RFC 7644 section 3.4.2.5): lower-cased `attr` or `attr.sub`, the core schema
+ * URN stripped; an extension's attribute (`urn:...:enterprise:2.0:User:manager`) is `<extension urn>.manager`, the
+ * extension being one complex attribute of the resource.
+ */
 export interface Projection {
   attributes: string[] | null;
   excluded: string[];
 }
+
+const ENTERPRISE_PREFIX = `${SCHEMA.enterpriseUser.toLowerCase()}:`;
 
 function attributeList(value: unknown, core: string): string[] {
   if (value === undefined || value === null || value === '') return [];
@@ -89,6 +95,7 @@ function attributeList(value: unknown, core: string): string[] {
   return value
     .split(',')
     .map((a) => stripCoreUrn(a.trim(), core).toLowerCase())
+    .map((a) => (a.startsWith(ENTERPRISE_PREFIX) ? `${SCHEMA.enterpriseUser.toLowerCase()}.${a.slice(ENTERPRISE_PREFIX.length)}` : a))
     .filter(Boolean);
 }
 
@@ -148,15 +155,19 @@ export interface Paging {
 function integerParam(value: unknown, name: string): number | null {
   if (value === undefined || value === null || value === '') return null;
   const text = String(value).trim();
-  if (!/^[+-]?\d{1,15}$/.test(text)) throw badRequest('invalidValue', `${name} must be an integer`);
+  if (!/^[+-]?\d+$/.test(text)) throw badRequest('invalidValue', `${name} must be an integer`);
   return Number(text);
 }
 
-/** RFC 7644 section 3.4.2.4: startIndex below 1 is 1; count below 0 is 0; count above the bound is the bound. */
+/**
+ * RFC 7644 section 3.4.2.4: startIndex below 1 is 1; count below 0 is 0; count above the bound is the bound. An
+ * integer of any length is one: a startIndex beyond what a number holds exactly is held to the largest that is
+ * (an offset PostgreSQL takes, past any tenant's members).
+ */
 export function parsePaging(query: { startIndex?: unknown; count?: unknown }): Paging {
   const startIndex = integerParam(query.startIndex, 'startIndex') ?? 1;
   const count = integerParam(query.count, 'count') ?? PAGE.defaultCount;
-  return { startIndex: Math.max(1, startIndex), count: Math.min(PAGE.maxCount, Math.max(0, count)) };
+  return { startIndex: Math.min(Number.MAX_SAFE_INTEGER, Math.max(1, startIndex)), count: Math.min(PAGE.maxCount, Math.max(0, count)) };
 }
 
 export function listResponse(resources: ScimResourceJson[], totalResults: number, paging: Paging) {
@@ -204,10 +215,10 @@ export function parseUserInput(body: unknown): ScimUserInput {
     userName,
     givenName: optionalText(n.givenName, 'name.givenName'),
     familyName: optionalText(n.familyName, 'name.familyName'),
-    displayName: optionalText(b.displayName, 'displayName'),
+    displayName: storedText(optionalText(b.displayName, 'displayName'), 'displayName'),
     nickName: optionalText(b.nickName, 'nickName'),
     userType: optionalText(b.userType, 'userType'),
-    externalId: optionalText(b.externalId, 'externalId'),
+    externalId: storedText(optionalText(b.externalId, 'externalId'), 'externalId'),
     managerId: enterpriseManager(b),
     active: b.active === undefined || b.active === null ? null : toBoolean(b.active, 'active'),
   };

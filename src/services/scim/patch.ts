@@ -1,5 +1,6 @@
 import { parse, type Filter } from 'scim2-parse-filter';
 import { canonicalId } from '../ids';
+import { hasDisplayControl } from '../unsafe-text';
 import { badRequest } from './scim-error';
 import { SCHEMA } from './schemas';
 
@@ -151,6 +152,19 @@ function toText(value: unknown, path: string): string | null {
   throw badRequest('invalidValue', `${path} must be a string`);
 }
 
+/**
+ * `displayName` and `externalId` are stored as sent, so they get the checks the invite gives names: printable
+ * (PostgreSQL refuses NUL; bidi controls forge text) and bounded (a long externalId does not fit its unique index).
+ */
+export const MAX_STORED_TEXT_LENGTH = 256;
+
+export function storedText(text: string | null, path: string): string | null {
+  if (text !== null && (text.length > MAX_STORED_TEXT_LENGTH || hasDisplayControl(text))) {
+    throw badRequest('invalidValue', `${path} must be at most ${MAX_STORED_TEXT_LENGTH} printable characters`);
+  }
+  return text;
+}
+
 function readOnly(path: AttributePath): void {
   if (READ_ONLY.has(path.attribute)) throw badRequest('mutability', `${path.raw} is read-only`);
 }
@@ -195,13 +209,13 @@ export function normalizeUserPatch(body: unknown, userId: string): UserChanges {
         break;
       }
       case 'displayname':
-        changes.displayName = removing ? null : toText(value, 'displayName');
+        changes.displayName = removing ? null : storedText(toText(value, 'displayName'), 'displayName');
         break;
       case 'nickname':
         changes.nickName = removing ? null : toText(value, 'nickName');
         break;
       case 'externalid':
-        changes.externalId = removing ? null : toText(value, 'externalId');
+        changes.externalId = removing ? null : storedText(toText(value, 'externalId'), 'externalId');
         break;
       case 'usertype':
         changes.userType = removing ? null : toText(value, 'userType');

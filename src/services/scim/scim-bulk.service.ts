@@ -177,7 +177,7 @@ export class ScimBulkService {
       const [, kind, rawId] = route;
       const isUsers = kind.toLowerCase() === 'users';
       const data = substitute(op.data, created);
-      const id = rawId ? decodeURIComponent(rawId) : undefined;
+      const id = rawId ? decodePathSegment(rawId, op.path) : undefined;
       if (op.method === 'POST') {
         if (id) throw badRequest('invalidPath', 'POST goes to /Users or /Groups');
         const group = await this.groups.create(ctx, data);
@@ -214,6 +214,15 @@ export class ScimBulkService {
 function budgetRefusal(error: unknown, done: number): ScimError {
   if (done === 0 || !(error instanceof DomainError) || (error.kind !== 'RATE_LIMITED' && error.kind !== 'OVERLOADED')) throw error;
   return new ScimError(429, error.message);
+}
+
+/** An id in an operation's path, percent-decoded; malformed escapes are the operation's invalidPath, not the Bulk's 500. */
+function decodePathSegment(segment: string, path: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw badRequest('invalidPath', `Malformed percent-encoding in bulk path ${path}`);
+  }
 }
 
 function isUserCreate(op: BulkOperation): boolean {

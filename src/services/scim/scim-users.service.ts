@@ -154,11 +154,11 @@ export class ScimUserService {
   ): Promise<Map<number, string>> {
     const { lookups } = await loadInviteLookups(em, tenantId, people);
     const decisions = resolveInvites(people, lookups);
-    // externalId is unique per tenant: one query for the ones already held, and the first of a batch wins.
+    // externalId is unique per tenant: one query for the ones current members hold, and the first of a batch wins.
     const externalIds = [...new Set([...inputs.values()].map((i) => i.externalId).filter((e): e is string => e !== null))];
     const held = externalIds.length
       ? await em.execute<Array<{ external_id: string; user_id: string }>>(
-          'select external_id, user_id from membership where tenant_id = ? and external_id = any(?::text[])',
+          "select external_id, user_id from membership where tenant_id = ? and external_id = any(?::text[]) and status <> 'REMOVED'",
           [tenantId, pgArrayLiteral(externalIds)],
         )
       : [];
@@ -219,6 +219,7 @@ export class ScimUserService {
     }
     await em.transactional(async (tx) => {
       await confirmSeats(tx, tenantId, { assumed: lookups.seats ?? { maxMembers: null, used: 0 }, taking: plans.length, refusedAny: decisions.some((d) => d.kind === 'failed' && d.failure.code === 'SEAT_LIMIT_REACHED') });
+      await releaseRemovedExternalIds(tx, tenantId, plans.map((p) => inputs.get(p.person.index)!.externalId));
       if (rows.users.length) await tx.insertMany(User, rows.users);
       if (rows.memberships.length) await tx.insertMany(Membership, rows.memberships);
       if (rows.reinvitedMemberships.length) {
@@ -296,7 +297,10 @@ export class ScimUserService {
         if (changes.userType !== undefined) membership.userType = parsed.userType;
         if (changes.managerId !== undefined) membership.manager = changes.managerId === null ? null : tx.getReference(Membership, await managerMembershipId(tx, tenantId, changes.managerId, membership.user.id));
         if (changes.displayName !== undefined) membership.displayName = changes.displayName;
-        if (changes.externalId !== undefined) membership.externalId = changes.externalId;
+        if (changes.externalId !== undefined) {
+          await releaseRemovedExternalIds(tx, tenantId, [changes.externalId]);
+          membership.externalId = changes.externalId;
+        }
         let revokeInvitations = false;
         if (changes.active === false && membership.status !== MembershipStatus.SUSPENDED) {
           revokeInvitations = membership.status === MembershipStatus.INVITED;
@@ -387,6 +391,20 @@ function createFailure(code: InviteErrorCode, message: string): ScimError {
     default:
       throw new UnreachableCaseError(code);
   }
+}
+
+/**
+ * A member removed outside SCIM (removeMember, a revoked invitation) keeps their externalId, yet is no SCIM user:
+ * the identity provider cannot find them. A user taking that externalId releases it, in the same transaction.
+ */
+async function releaseRemovedExternalIds(tx: EntityManager, tenantId: string, externalIds: ReadonlyArray<string | null>): Promise<void> {
+  const taken = [...new Set(externalIds.filter((e): e is string => e !== null))];
+  if (!taken.length) return;
+  await tx.execute(
+    "update membership set external_id = null where tenant_id = ? and status = 'REMOVED' and external_id = any(?::text[])",
+    [tenantId, pgArrayLiteral(taken)],
+    'run',
+  );
 }
 
 /** The membership of a manager named by user id: a current member of this tenant, not the member themself. */
