@@ -116,7 +116,7 @@ export async function runImportBench(
       IMPORT_MAX_ROWS: String(Math.max(rows, 1_000_000)),
       LOG_LEVEL: 'warn',
       ...(process.env.IMPORT_CHUNK_ROWS ? { IMPORT_CHUNK_ROWS: process.env.IMPORT_CHUNK_ROWS } : {}),
-      ...(postmarkUrl ? { POSTMARK_SERVER_TOKEN: 'bench-token', POSTMARK_API_URL: postmarkUrl, EMAIL_POLL_INTERVAL_MS: '100' } : {}),
+      ...(postmarkUrl ? { POSTMARK_SERVER_TOKEN: 'test-token', POSTMARK_API_URL: postmarkUrl, EMAIL_POLL_INTERVAL_MS: '100' } : {}),
       ...env,
     };
     const port = await freePort();
@@ -153,9 +153,14 @@ export async function runImportBench(
 
     let emails: ImportBenchResult['emails'];
     if (sendEmail) {
+      // Waits while the queue moves; a queue that stops moving (a refused token, a stuck worker) ends the run.
+      let last = -1;
+      let lastMoved = performance.now();
       for (;;) {
         const { rows: queued } = await db.query(`select count(*)::int as n from invitation where email_status in ('QUEUED', 'SENDING')`);
         if (queued[0].n === 0) break;
+        if (queued[0].n !== last) [last, lastMoved] = [queued[0].n, performance.now()];
+        if (performance.now() - lastMoved > 60_000) throw new Error(`the email queue stopped at ${last} waiting`);
         await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       }
       emails = {
