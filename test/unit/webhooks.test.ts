@@ -100,6 +100,19 @@ describe('SSRF guard', () => {
     assert.equal((await resolveTarget('https://8.8.8.8/', strict, never)).address, '8.8.8.8');
   });
 
+  it('refuses the IPv4-compatible IPv6 form [::127.0.0.1] (::/96), which ipaddr.js calls unicast', async () => {
+    for (const address of ['::7f00:1', '::a9fe:a9fe', '::a00:1']) assert.ok(refusedAddressReason(address), `${address} must be refused`);
+    await assert.rejects(resolveTarget('https://[::127.0.0.1]/', strict, async () => assert.fail('no lookup for a literal')), TargetRefused);
+    await assert.rejects(resolveTarget('https://compat.example.com/', strict, lookupTo('::169.254.169.254')), TargetRefused);
+  });
+
+  it('does not tell a tenant what an internal host name resolves to', async () => {
+    const refused = await resolveTarget('https://db.internal.example/', strict, lookupTo('10.20.30.40')).catch((error: Error) => error);
+    assert.ok(refused instanceof TargetRefused);
+    assert.match(refused.message, /non-public address \(a private address\)/);
+    assert.doesNotMatch(refused.message, /10\.20\.30\.40/);
+  });
+
   it('wants https in production, and allows private targets only when told to', async () => {
     await assert.rejects(resolveTarget('http://hooks.example.com/', strict, lookupTo('93.184.216.34')), /https/);
     const dev = { httpsOnly: false, allowPrivate: true };
