@@ -103,7 +103,7 @@ async function scheduleEndpoint(db: PoolClient, endpointId: string, runAt: Date,
   ]);
 }
 
-/** One round; false when nothing was due (or the endpoint is gone or disabled). */
+/** One round; false when nothing was due, an attempt failed, or the endpoint is gone or disabled. */
 async function deliverRound(deps: WebhookDeliveryDeps, db: PoolClient, endpointId: string): Promise<boolean> {
   const { config } = deps;
   const { rows: endpoints } = await db.query<EndpointRow>(
@@ -201,7 +201,9 @@ async function deliverRound(deps: WebhookDeliveryDeps, db: PoolClient, endpointI
     deps.log.warn({ endpointId, reason: after[0].disabled_reason }, 'webhook endpoint disabled');
     return false;
   }
-  return true;
+  // A round with failures ends the job: the endpoint's next round is queued behind other endpoints' jobs, so an
+  // endpoint that hangs holds a worker slot for one round at a time, not for its whole backlog and its retries.
+  return succeeded === outcomes.length;
 }
 
 async function mapConcurrently<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
