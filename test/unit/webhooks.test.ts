@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { deliveryBody } from '../../src/webhooks/delivery-worker';
+import { postWebhook } from '../../src/webhooks/http-delivery';
 import { MAX_ATTEMPTS, RETRY_SCHEDULE_SECONDS, failingWindowMs, nextAttemptDelayMs } from '../../src/services/webhooks/retry-schedule';
 import { SecretBox, newWebhookSecret, signatureHeader } from '../../src/services/webhooks/secrets';
 import { TargetRefused, refusedAddressReason, resolveTarget } from '../../src/services/webhooks/target-guard';
@@ -119,5 +122,22 @@ describe('SSRF guard', () => {
     assert.equal((await resolveTarget('http://127.0.0.1:9/x', dev)).address, '127.0.0.1');
     await assert.rejects(resolveTarget('http://127.0.0.1:9/x', { httpsOnly: false, allowPrivate: false }), /loopback/);
     await assert.rejects(resolveTarget('https://u:p@hooks.example.com/', strict, lookupTo('93.184.216.34')), /credentials/);
+  });
+});
+
+describe('webhook HTTP attempt', () => {
+  it('takes a 2xx status that arrives in time as success, even when the body is slow to follow', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('processing'); // and never ends
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const target = await resolveTarget(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, { httpsOnly: false, allowPrivate: true });
+      assert.deepEqual(await postWebhook(target, {}, '{}', 1000), { kind: 'answered', status: 200 });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
