@@ -54,3 +54,34 @@ describe('webhook delivery: a hanging endpoint and another tenant', () => {
     await waitFor(() => hanging.received.length > 200, 15_000, "A's later rounds");
   });
 });
+
+describe('webhook delivery: a name server that never answers', () => {
+  let t: TestApp;
+  let a: SeededTenant;
+  let runner: WebhookRunner;
+
+  before(async () => {
+    t = await createTestApp({ WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WEBHOOK_TIMEOUT_MS: '300' });
+    a = await t.seedTenant();
+  });
+  after(async () => {
+    await runner?.stop();
+    await t.close();
+  });
+
+  it('ends the attempt at the timeout, DNS included, and records it as failed', async () => {
+    // Written directly: creation would resolve the name with the system resolver.
+    const [endpoint] = await t.sql(
+      `insert into webhook_endpoint (id, tenant_id, url, event_types, enabled, secret, created_at)
+       values (gen_random_uuid(), $1, 'http://slow-dns.example:9/hook', '{}', true, 'whsec_' || encode(decode(md5(random()::text) || md5(random()::text), 'hex'), 'base64'), now()) returning id`,
+      [a.tenantId],
+    );
+    await t.orm.em.fork().transactional((tx) => appendEvents(tx, [{ tenantId: a.tenantId, type: 'import.completed', data: {} }]));
+    runner = await startWebhookRunner({ config: t.config, databaseUrl: t.databaseUrl, log: createLogger('silent'), lookup: () => new Promise(() => undefined) });
+    const [row] = await waitFor(async () => {
+      const rows = await t.sql('select attempts, last_error from webhook_delivery where endpoint_id = $1 and attempts > 0', [endpoint.id]);
+      return rows.length ? rows : undefined;
+    }, 5_000, 'the attempt to be recorded');
+    assert.match(row.last_error, /did not resolve within 300 ms/);
+  });
+});
