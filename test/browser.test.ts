@@ -106,7 +106,8 @@ describe('in a browser: invite, open the dev mailbox, follow the link, accept', 
       await page.reload();
     }
     await subject.first().click();
-    await page.getByText('Come jam with us').waitFor();
+    // Exact: the dev mailbox also shows the email's text part, which holds the message among other words.
+    await page.getByText('Come jam with us', { exact: true }).waitFor();
     await page.getByRole('link', { name: 'Accept invitation' }).click();
     await page.getByRole('heading', { name: 'Join Browser Band' }).waitFor();
     await page.screenshot({ path: join(tmpdir(), 'bulk-invite-accept-page.png') });
