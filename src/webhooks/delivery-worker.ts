@@ -8,7 +8,7 @@ import { appendInvitationEvents } from '../services/events/append';
 import { DELIVER_WEBHOOKS_TASK, endpointJobKey, endpointJobKeySql } from '../services/events/names';
 import { failingWindowMs, nextAttemptDelayMs } from '../services/webhooks/retry-schedule';
 import { SecretBox, signatureHeader } from '../services/webhooks/secrets';
-import { type Lookup, TargetRefused, resolveTarget, targetPolicy } from '../services/webhooks/target-guard';
+import { type Lookup, type ResolvedTarget, type TargetPolicy, TargetRefused, resolveTarget, targetPolicy } from '../services/webhooks/target-guard';
 import { type AttemptResult, postWebhook } from './http-delivery';
 
 export const SWEEP_WEBHOOKS_TASK = 'sweep_webhook_deliveries';
@@ -103,7 +103,7 @@ async function scheduleEndpoint(db: PoolClient, endpointId: string, runAt: Date,
   ]);
 }
 
-/** One round; false when nothing was due (or the endpoint is gone or disabled). */
+/** One round; false when nothing was due, an attempt failed, or the endpoint is gone or disabled. */
 async function deliverRound(deps: WebhookDeliveryDeps, db: PoolClient, endpointId: string): Promise<boolean> {
   const { config } = deps;
   const { rows: endpoints } = await db.query<EndpointRow>(
@@ -134,8 +134,10 @@ async function deliverRound(deps: WebhookDeliveryDeps, db: PoolClient, endpointI
     const attempts = delivery.attempts + 1;
     let result: AttemptResult;
     try {
-      // Resolved and checked on every attempt; the request connects to the address checked here.
-      const target = await resolveTarget(endpoint.url, policy, deps.lookup);
+      // Resolved and checked on every attempt; the request connects to the address checked here. The timeout
+      // covers the whole attempt: a name server that never answers must not hold the round either.
+      const started = Date.now();
+      const target = await resolveWithin(endpoint.url, policy, deps.lookup, config.webhooks.timeoutMs);
       const body = deliveryBody(delivery);
       const timestamp = new Date();
       result = await postWebhook(
@@ -146,7 +148,7 @@ async function deliverRound(deps: WebhookDeliveryDeps, db: PoolClient, endpointI
           'webhook-signature': signatureHeader(secrets, delivery.event_id, timestamp, body),
         },
         body,
-        config.webhooks.timeoutMs,
+        Math.max(1, config.webhooks.timeoutMs - (Date.now() - started)),
       );
     } catch (error) {
       if (!(error instanceof TargetRefused)) throw error;
@@ -201,7 +203,22 @@ async function deliverRound(deps: WebhookDeliveryDeps, db: PoolClient, endpointI
     deps.log.warn({ endpointId, reason: after[0].disabled_reason }, 'webhook endpoint disabled');
     return false;
   }
-  return true;
+  // A round with failures ends the job: the endpoint's next round is queued behind other endpoints' jobs, so an
+  // endpoint that hangs holds a worker slot for one round at a time, not for its whole backlog and its retries.
+  return succeeded === outcomes.length;
+}
+
+/** resolveTarget, refused when the host has not resolved within `ms`. */
+async function resolveWithin(url: string, policy: TargetPolicy, lookup: Lookup | undefined, ms: number): Promise<ResolvedTarget> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TargetRefused(`the host did not resolve within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([resolveTarget(url, policy, lookup), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function mapConcurrently<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {

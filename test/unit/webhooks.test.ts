@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { deliveryBody } from '../../src/webhooks/delivery-worker';
+import { postWebhook } from '../../src/webhooks/http-delivery';
 import { MAX_ATTEMPTS, RETRY_SCHEDULE_SECONDS, failingWindowMs, nextAttemptDelayMs } from '../../src/services/webhooks/retry-schedule';
 import { SecretBox, newWebhookSecret, signatureHeader } from '../../src/services/webhooks/secrets';
 import { TargetRefused, refusedAddressReason, resolveTarget } from '../../src/services/webhooks/target-guard';
@@ -100,11 +103,41 @@ describe('SSRF guard', () => {
     assert.equal((await resolveTarget('https://8.8.8.8/', strict, never)).address, '8.8.8.8');
   });
 
+  it('refuses the IPv4-compatible IPv6 form [::127.0.0.1] (::/96), which ipaddr.js calls unicast', async () => {
+    for (const address of ['::7f00:1', '::a9fe:a9fe', '::a00:1']) assert.ok(refusedAddressReason(address), `${address} must be refused`);
+    await assert.rejects(resolveTarget('https://[::127.0.0.1]/', strict, async () => assert.fail('no lookup for a literal')), TargetRefused);
+    await assert.rejects(resolveTarget('https://compat.example.com/', strict, lookupTo('::169.254.169.254')), TargetRefused);
+  });
+
+  it('does not tell a tenant what an internal host name resolves to', async () => {
+    const refused = await resolveTarget('https://db.internal.example/', strict, lookupTo('10.20.30.40')).catch((error: Error) => error);
+    assert.ok(refused instanceof TargetRefused);
+    assert.match(refused.message, /non-public address \(a private address\)/);
+    assert.doesNotMatch(refused.message, /10\.20\.30\.40/);
+  });
+
   it('wants https in production, and allows private targets only when told to', async () => {
     await assert.rejects(resolveTarget('http://hooks.example.com/', strict, lookupTo('93.184.216.34')), /https/);
     const dev = { httpsOnly: false, allowPrivate: true };
     assert.equal((await resolveTarget('http://127.0.0.1:9/x', dev)).address, '127.0.0.1');
     await assert.rejects(resolveTarget('http://127.0.0.1:9/x', { httpsOnly: false, allowPrivate: false }), /loopback/);
     await assert.rejects(resolveTarget('https://u:p@hooks.example.com/', strict, lookupTo('93.184.216.34')), /credentials/);
+  });
+});
+
+describe('webhook HTTP attempt', () => {
+  it('takes a 2xx status that arrives in time as success, even when the body is slow to follow', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('processing'); // and never ends
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const target = await resolveTarget(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, { httpsOnly: false, allowPrivate: true });
+      assert.deepEqual(await postWebhook(target, {}, '{}', 1000), { kind: 'answered', status: 200 });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -46,7 +46,10 @@ export function refusedAddressReason(address: string): string | null {
   // ::ffff:10.0.0.1 reaches 10.0.0.1: judge the IPv4 address it carries.
   if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
   const range = parsed.range();
-  return range === 'unicast' ? null : `${parsed.toString()} is a ${range} address`;
+  // ::/96, the deprecated IPv4-compatible form (::127.0.0.1): ipaddr.js calls it unicast, yet it carries an IPv4 address.
+  if (range === 'unicast' && parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).parts.slice(0, 6).every((part) => part === 0)) return 'an IPv4-compatible address';
+  // The range only, not the address: a tenant must not learn what an internal host name resolves to.
+  return range === 'unicast' ? null : `a ${range} address`;
 }
 
 /** Parses and checks a URL's form (scheme, no credentials); does not resolve it. */
