@@ -76,6 +76,26 @@ describe('import file reader (JSON Lines)', () => {
     ]);
     await assert.rejects(read(['{"email":"a@x.com","sendEmails":false}\n'], 'ndjson'), /Unknown field on line 1: sendEmails/);
   });
+
+  it('reads a line far longer than a chunk in time linear in its length (not re-joining it for every chunk)', async () => {
+    const piece = Buffer.alloc(64 * 1024, 'a');
+    const chunks = 32 * 16; // a 32 MiB line
+    async function* body() {
+      yield Buffer.from('{"email":"long@x.com","firstName":"');
+      for (let i = 0; i < chunks; i++) yield piece;
+      yield Buffer.from('"}\n{"email":"next@x.com"}\n');
+    }
+    const started = Date.now();
+    const rows: ImportFileRow[] = [];
+    for await (const batch of readImportFile(body(), 'ndjson', { maxRows: 10, maxBytes: 64 * 1024 * 1024 })) rows.push(...batch);
+    const ms = Date.now() - started;
+    assert.deepEqual(brief(rows), [
+      [1, 1, 'long@x.com', null],
+      [2, 2, 'next@x.com', null],
+    ]);
+    assert.equal(rows[0].input?.firstName?.length, chunks * piece.length);
+    assert.ok(ms < 4000, `a 32 MiB line took ${ms} ms`);
+  });
 });
 
 describe('import results formatter', () => {
