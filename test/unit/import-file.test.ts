@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { csvRecordToInvite, readImportFile, type ImportFileRow } from '../../src/services/imports/import-file';
+import { resultsFormatFor } from '../../src/rest/imports.routes';
 import { formatResult, neutralizeFormula, resultsHeader, type ImportResultRow } from '../../src/services/imports/results-format';
 
 async function read(parts: Array<string | Buffer>, format: 'csv' | 'ndjson' = 'csv', limits = { maxRows: 1000, maxBytes: 100_000 }): Promise<ImportFileRow[]> {
@@ -111,5 +112,17 @@ describe('import results formatter', () => {
     assert.equal(formatResult(row, 'csv'), `3,4,"'=HYPERLINK(""x"")@x.com",failed,INVALID_EMAIL,"Invalid, ""quoted""\nline",,\r\n`);
     assert.deepEqual(JSON.parse(formatResult(row, 'ndjson')), row);
     assert.equal(resultsHeader('ndjson'), '');
+  });
+});
+
+describe('import results: Accept negotiation', () => {
+  it('serves JSON Lines only when Accept prefers it over CSV', () => {
+    assert.equal(resultsFormatFor(undefined), 'csv');
+    assert.equal(resultsFormatFor('*/*'), 'csv');
+    assert.equal(resultsFormatFor('application/x-ndjson'), 'ndjson');
+    assert.equal(resultsFormatFor('application/x-ndjson; charset=utf-8, */*;q=0.1'), 'ndjson');
+    assert.equal(resultsFormatFor('text/csv, application/x-ndjson;q=0'), 'csv');
+    assert.equal(resultsFormatFor('application/x-ndjson;q=0.1, text/csv'), 'csv');
+    assert.equal(resultsFormatFor('text/csv;q=0.5, application/x-ndjson'), 'ndjson');
   });
 });
