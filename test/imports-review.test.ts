@@ -63,6 +63,7 @@ describe('import review: an import decides each row like one bulkInviteUsers req
     await waitForImport(base, a.token, res.body.id);
     const rows = await resultRows(base, a.token, res.body.id);
     const got = rows.map((r) => (r.outcome === 'invited' ? 'invited' : `${r.code}${r.code === 'DUPLICATE_IN_BATCH' ? `#${/users\[(\d+)\]/.exec(r.message)?.[1]}` : ''}`));
+    assert.ok(expected.includes('SEAT_LIMIT_REACHED') && expected.includes('DUPLICATE_IN_BATCH#0') && expected.includes('UNKNOWN_USER'), expected.join(' '));
     assert.deepEqual(got, expected);
   });
 });
