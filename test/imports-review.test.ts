@@ -108,3 +108,53 @@ describe('import review: an upload in progress does not hold up interactive invi
     assert.equal(invited.data.bulkInviteUsers.successful, 1);
   });
 });
+
+describe('import review: slow uploads do not take every database connection', () => {
+  let t: TestApp;
+  let a: SeededTenant;
+  let b: SeededTenant;
+  let base: string;
+
+  before(async () => {
+    t = await createTestApp();
+    a = await t.seedTenant('Review Uploader');
+    b = await t.seedTenant('Review Bystander');
+    base = await listen(t);
+  });
+  after(async () => t.close());
+
+  it("serves another tenant's invite while one tenant holds a dozen uploads open", async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const uploads = Array.from({ length: 12 }, (_, i) =>
+      upload(
+        base,
+        a.token,
+        (async function* () {
+          yield Buffer.from(`email\nheld-${i}@example.com\n`);
+          await released;
+        })(),
+      ),
+    );
+    await waitFor(
+      async () =>
+        (await t.sql(`select count(*)::int as n from pg_stat_activity where datname = current_database() and state = 'idle in transaction' and query like 'insert into invite_import%'`))[0].n >=
+          t.config.imports.maxConcurrentUploads || null,
+      10_000,
+      'the uploads to be open',
+    );
+    const started = Date.now();
+    const invited = await Promise.race([
+      t.gql(BULK_INVITE, { input: { users: [{ email: 'bystander@example.com' }], sendEmail: false } }, b.token),
+      new Promise<null>((resolve) => setTimeout(() => resolve(null), 5_000)),
+    ]);
+    const ms = Date.now() - started;
+    release();
+    const statuses = (await Promise.all(uploads)).map((r) => r.status);
+    assert.ok(invited, `another tenant's 1-user invite was still waiting after ${ms} ms`);
+    // The uploads over IMPORT_MAX_CONCURRENT_UPLOADS were refused as busy, before their bodies were read.
+    assert.equal(statuses.filter((s) => s === 202).length, t.config.imports.maxConcurrentUploads, statuses.join(' '));
+    assert.equal(statuses.filter((s) => s === 503).length, 12 - t.config.imports.maxConcurrentUploads, statuses.join(' '));
+    assert.equal(invited.data.bulkInviteUsers.successful, 1);
+  });
+});
