@@ -96,6 +96,11 @@ export interface ImportConfig {
   concurrencyPerTenant: number;
   /** Days an import and its row results are kept after it was created. */
   retentionDays: number;
+  /**
+   * Uploads this process stores at the same time. Each holds a database connection (its transaction) for as long
+   * as its body streams in, so the pool must keep connections for everything else.
+   */
+  maxConcurrentUploads: number;
 }
 
 export interface AppConfig {
@@ -329,6 +334,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       chunkRows: int(env, 'IMPORT_CHUNK_ROWS', 5_000, 1, maxUsers),
       concurrencyPerTenant: int(env, 'IMPORT_CONCURRENCY', 1, 1, 16),
       retentionDays: int(env, 'IMPORT_RETENTION_DAYS', 30, 1),
+      maxConcurrentUploads: int(env, 'IMPORT_MAX_CONCURRENT_UPLOADS', 3, 1),
     },
     publicUrl: (publicUrl ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     bulkInviteMaxUsers: maxUsers,

@@ -282,5 +282,10 @@ describe('async imports: upload, processing, results', () => {
     assert.match(no.output, /refused \(400\): Unknown column: shoeSize/);
     const usage = await runCli([good, '--url', base]);
     assert.equal(usage.code, 2, usage.output);
+    // A mistyped option or a file that is not there is a usage error too, not a failed import.
+    const mistyped = await runCli([good, '--sendEmail=false', '--url', base, '--token', a.token]);
+    assert.equal(mistyped.code, 2, mistyped.output);
+    const missing = await runCli([join(dir, 'missing.csv'), '--url', base, '--token', a.token]);
+    assert.equal(missing.code, 2, missing.output);
   });
 });

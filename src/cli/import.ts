@@ -29,6 +29,15 @@ interface ImportJob {
 
 class UsageError extends Error {}
 
+/** What the command line got wrong (an unknown option, a missing value, no such file, not a URL) is a usage error. */
+function usage<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
 function contentTypeOf(file: string): string {
   const ext = extname(file).toLowerCase();
   if (ext === '.csv') return 'text/csv';
@@ -97,22 +106,25 @@ async function follow(base: URL, token: string, job: ImportJob): Promise<ImportJ
 }
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      'send-email': { type: 'string', default: 'true' },
-      url: { type: 'string', default: process.env.BULK_INVITE_URL ?? 'http://localhost:4000' },
-      token: { type: 'string', default: process.env.BULK_INVITE_TOKEN },
-      'redirect-url': { type: 'string' },
-      message: { type: 'string' },
-    },
-  });
+  const { values, positionals } = usage(() =>
+    parseArgs({
+      allowPositionals: true,
+      options: {
+        'send-email': { type: 'string', default: 'true' },
+        url: { type: 'string', default: process.env.BULK_INVITE_URL ?? 'http://localhost:4000' },
+        token: { type: 'string', default: process.env.BULK_INVITE_TOKEN },
+        'redirect-url': { type: 'string' },
+        message: { type: 'string' },
+      },
+    }),
+  );
   if (positionals.length !== 1) throw new UsageError('usage: npm run import -- <people.csv|people.ndjson> [--send-email=false] [--url <base>] [--token <jwt>]');
   if (!values.token) throw new UsageError('a token is needed: --token <jwt> or BULK_INVITE_TOKEN (npm run token prints one)');
   if (!['true', 'false'].includes(values['send-email']!)) throw new UsageError('--send-email must be true or false');
   const file = positionals[0];
   contentTypeOf(file);
-  const base = new URL(values.url!);
+  usage(() => statSync(file));
+  const base = usage(() => new URL(values.url!));
   const query = new URLSearchParams({ sendEmail: values['send-email']! });
   if (values['redirect-url']) query.set('redirectUrl', values['redirect-url']);
   if (values.message) query.set('message', values.message);

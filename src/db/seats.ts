@@ -19,14 +19,16 @@ export interface SeatCheck {
 /**
  * Inside the write transaction: locks the tenant's row and confirms the seat decision still holds, else throws
  * ConcurrentChangeError so the batch is decided again. Bulk invites of a tenant with a limit queue on the row
- * (FOR UPDATE) and each re-counts after the previous one committed, so concurrent requests never exceed it.
+ * (FOR NO KEY UPDATE) and each re-counts after the previous one committed, so concurrent requests never exceed it.
+ * Not FOR UPDATE: that would also wait for every open transaction that inserted a row referencing the tenant
+ * (the foreign key check holds FOR KEY SHARE), such as an import upload streaming for minutes.
  * Without a limit they only share the row (FOR SHARE), which keeps them concurrent while still ordering them
  * against updateTenantSettings (whose UPDATE needs the row exclusively): a limit set meanwhile is seen here.
  */
 export async function confirmSeats(tx: EntityManager, tenantId: string, check: SeatCheck): Promise<void> {
   const limited = check.assumed.maxMembers !== null;
   const rows = await tx.execute<Array<{ max_members: number | null }>>(
-    `select max_members from tenant where id = ? for ${limited ? 'update' : 'share'}`,
+    `select max_members from tenant where id = ? for ${limited ? 'no key update' : 'share'}`,
     [tenantId],
   );
   const maxMembers = rows[0]?.max_members ?? null;
@@ -47,7 +49,7 @@ export async function confirmSeats(tx: EntityManager, tenantId: string, check: S
 export async function lockSeatsForOne(tx: EntityManager, tenantId: string): Promise<{ hasFreeSeat(): Promise<boolean>; freeSeats(): Promise<number | null> }> {
   const rows = await tx.execute<Array<{ max_members: number | null }>>('select max_members from tenant where id = ?', [tenantId]);
   if ((rows[0]?.max_members ?? null) === null) return { hasFreeSeat: async () => true, freeSeats: async () => null };
-  const locked = await tx.execute<Array<{ max_members: number | null }>>('select max_members from tenant where id = ? for update', [tenantId]);
+  const locked = await tx.execute<Array<{ max_members: number | null }>>('select max_members from tenant where id = ? for no key update', [tenantId]);
   const maxMembers = locked[0]?.max_members ?? null;
   /** Null: no limit. */
   const freeSeats = async () => (maxMembers === null ? null : Math.max(0, maxMembers - (await countSeats(tx, tenantId))));

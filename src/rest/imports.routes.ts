@@ -26,6 +26,25 @@ const ImportParams = Type.Object({ id: Type.String({ description: 'The import id
 
 const ERROR = { description: '`{ "statusCode": <status>, "message": "<reason>" }`' };
 
+const NDJSON_TYPES = new Set(['application/x-ndjson', 'application/ndjson', 'application/jsonl']);
+
+/**
+ * CSV unless `Accept` names JSON Lines with a higher quality than CSV: `text/csv, application/x-ndjson;q=0` or
+ * `application/x-ndjson;q=0.1, text/csv` still ask for CSV.
+ */
+export function resultsFormatFor(accept: string | undefined): ResultsFormat {
+  let ndjson = 0;
+  let csv = 0;
+  for (const entry of (accept ?? '').split(',')) {
+    const [type, ...params] = entry.split(';').map((part) => part.trim().toLowerCase());
+    const q = params.find((p) => /^q\s*=/.test(p));
+    const quality = q === undefined ? 1 : Number(q.replace(/^q\s*=\s*/, '')) || 0;
+    if (NDJSON_TYPES.has(type)) ndjson = Math.max(ndjson, quality);
+    else if (type === 'text/csv') csv = Math.max(csv, quality);
+  }
+  return ndjson > 0 && ndjson > csv ? 'ndjson' : 'csv';
+}
+
 /**
  * Async imports (contract section 9). The upload's body is never parsed by Fastify: the route's content-type
  * parsers hand the raw stream to the service, which stores it row by row as it arrives, so the 1 MiB body limit
@@ -114,7 +133,7 @@ export async function importRoutes(app: FastifyInstance, options: { imports: Inv
     },
     async (request: FastifyRequest, reply: FastifyReply) => {
       const id = (request.params as { id: string }).id;
-      const format: ResultsFormat = /application\/(x-)?ndjson|application\/jsonl/i.test(String(request.headers.accept ?? '')) ? 'ndjson' : 'csv';
+      const format = resultsFormatFor(request.headers.accept);
       const pages = await imports.openResults(request.ctx, id);
       // Page by page as the client reads: a million rows stream without being held in memory.
       const lines = (async function* () {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { csvRecordToInvite, readImportFile, type ImportFileRow } from '../../src/services/imports/import-file';
+import { resultsFormatFor } from '../../src/rest/imports.routes';
 import { formatResult, neutralizeFormula, resultsHeader, type ImportResultRow } from '../../src/services/imports/results-format';
 
 async function read(parts: Array<string | Buffer>, format: 'csv' | 'ndjson' = 'csv', limits = { maxRows: 1000, maxBytes: 100_000 }): Promise<ImportFileRow[]> {
@@ -76,6 +77,26 @@ describe('import file reader (JSON Lines)', () => {
     ]);
     await assert.rejects(read(['{"email":"a@x.com","sendEmails":false}\n'], 'ndjson'), /Unknown field on line 1: sendEmails/);
   });
+
+  it('reads a line far longer than a chunk in time linear in its length (not re-joining it for every chunk)', async () => {
+    const piece = Buffer.alloc(64 * 1024, 'a');
+    const chunks = 32 * 16; // a 32 MiB line
+    async function* body() {
+      yield Buffer.from('{"email":"long@x.com","firstName":"');
+      for (let i = 0; i < chunks; i++) yield piece;
+      yield Buffer.from('"}\n{"email":"next@x.com"}\n');
+    }
+    const started = Date.now();
+    const rows: ImportFileRow[] = [];
+    for await (const batch of readImportFile(body(), 'ndjson', { maxRows: 10, maxBytes: 64 * 1024 * 1024 })) rows.push(...batch);
+    const ms = Date.now() - started;
+    assert.deepEqual(brief(rows), [
+      [1, 1, 'long@x.com', null],
+      [2, 2, 'next@x.com', null],
+    ]);
+    assert.equal(rows[0].input?.firstName?.length, chunks * piece.length);
+    assert.ok(ms < 4000, `a 32 MiB line took ${ms} ms`);
+  });
 });
 
 describe('import results formatter', () => {
@@ -91,5 +112,17 @@ describe('import results formatter', () => {
     assert.equal(formatResult(row, 'csv'), `3,4,"'=HYPERLINK(""x"")@x.com",failed,INVALID_EMAIL,"Invalid, ""quoted""\nline",,\r\n`);
     assert.deepEqual(JSON.parse(formatResult(row, 'ndjson')), row);
     assert.equal(resultsHeader('ndjson'), '');
+  });
+});
+
+describe('import results: Accept negotiation', () => {
+  it('serves JSON Lines only when Accept prefers it over CSV', () => {
+    assert.equal(resultsFormatFor(undefined), 'csv');
+    assert.equal(resultsFormatFor('*/*'), 'csv');
+    assert.equal(resultsFormatFor('application/x-ndjson'), 'ndjson');
+    assert.equal(resultsFormatFor('application/x-ndjson; charset=utf-8, */*;q=0.1'), 'ndjson');
+    assert.equal(resultsFormatFor('text/csv, application/x-ndjson;q=0'), 'csv');
+    assert.equal(resultsFormatFor('application/x-ndjson;q=0.1, text/csv'), 'csv');
+    assert.equal(resultsFormatFor('text/csv;q=0.5, application/x-ndjson'), 'ndjson');
   });
 });

@@ -230,7 +230,8 @@ export async function* readImportFile(body: AsyncIterable<Buffer | string>, form
 }
 
 async function* jsonLines(chunks: AsyncIterable<string>): AsyncGenerator<ImportFileRow[]> {
-  let carry = '';
+  /** The text after the last line break so far, in the pieces it came in. */
+  let carry: string[] = [];
   let lineNumber = 0;
   let row = 0;
   const toRow = (line: string): ImportFileRow | null => {
@@ -246,8 +247,15 @@ async function* jsonLines(chunks: AsyncIterable<string>): AsyncGenerator<ImportF
     return { row, line: lineNumber, input, email: typeof input.email === 'string' ? input.email : null, error: null };
   };
   for await (const chunk of chunks) {
-    const lines = (carry + chunk).split('\n');
-    carry = lines.pop()!;
+    const end = chunk.lastIndexOf('\n');
+    if (end === -1) {
+      // A line longer than a chunk: its pieces are joined once, when it ends, not once per chunk (quadratic).
+      carry.push(chunk);
+      continue;
+    }
+    carry.push(chunk.slice(0, end));
+    const lines = carry.join('').split('\n');
+    carry = [chunk.slice(end + 1)];
     const batch: ImportFileRow[] = [];
     for (const line of lines) {
       const parsed = toRow(line);
@@ -255,7 +263,7 @@ async function* jsonLines(chunks: AsyncIterable<string>): AsyncGenerator<ImportF
     }
     yield batch;
   }
-  const last = toRow(carry);
+  const last = toRow(carry.join(''));
   if (last) yield [last];
 }
 

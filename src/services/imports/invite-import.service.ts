@@ -36,6 +36,9 @@ const storableText = (value: string | null) => (value === null ? null : value.re
  * rows are then decided and written by the runner (`import-runner.ts`), chunk by chunk.
  */
 export class InviteImportService {
+  /** Uploads being stored by this process now (see `ImportConfig.maxConcurrentUploads`). */
+  private uploading = 0;
+
   constructor(
     private readonly config: AppConfig,
     private readonly queue: InviteImportQueue,
@@ -50,6 +53,26 @@ export class InviteImportService {
     const tenantId = ctx.requireTenantPermission('users:invite');
     const invitedBy = ctx.requireViewer().userId;
     const options = checkBulkInvite({ users: [], sendEmail: command.sendEmail, redirectUrl: command.redirectUrl, message: command.message, idempotencyKey: command.idempotencyKey }, tenantId, this.config);
+    // Before a byte is read or a connection taken: slow uploads must not hold every connection of the pool.
+    if (this.uploading >= this.config.imports.maxConcurrentUploads) {
+      throw new DomainError('OVERLOADED', 'The server is storing other uploads; retry in 10 s', { retryAfterSeconds: 10 });
+    }
+    this.uploading++;
+    try {
+      return await this.store(ctx, tenantId, invitedBy, command, options, body);
+    } finally {
+      this.uploading--;
+    }
+  }
+
+  private async store(
+    ctx: RequestContext,
+    tenantId: string,
+    invitedBy: string,
+    command: StartImportCommand,
+    options: ReturnType<typeof checkBulkInvite>,
+    body: AsyncIterable<Buffer | string>,
+  ): Promise<{ view: InviteImportView; replayed: boolean }> {
     const hash = createHash('sha256').update(JSON.stringify([command.format, options.sendEmail, options.redirectUrl, options.message]));
     const hashed = (async function* () {
       for await (const chunk of body) {
