@@ -7,9 +7,9 @@ import { type SeededTenant, type TestApp, createTestApp } from './helpers/harnes
 const EVENTS = `query($after: String) { events(first: 500, after: $after) { nodes { id type data } pageInfo { endCursor } } }`;
 
 /**
- * Review of issue 15: `events(after:)` pages by the event sequence number. A sequence number is taken when the event
- * is inserted, not when its transaction commits, so a long transaction (a 10,000-person invite) can commit events
- * with numbers below a cursor a client already holds: paging on from that cursor never shows them.
+ * `events(after:)` pages by the event sequence number. Events of one tenant take their numbers in commit order (a
+ * per-tenant lock from the append to the commit), so a long transaction cannot commit numbers below a cursor a
+ * client already holds.
  */
 describe('events(after:) under concurrent transactions', () => {
   let t: TestApp;
@@ -30,18 +30,31 @@ describe('events(after:) under concurrent transactions', () => {
       // The slow transaction takes the lower sequence number and stays open.
       await slow.query('begin');
       await appendEvents(slow, [{ tenantId: a.tenantId, type: 'import.completed', data: { marker: 'slow' } }]);
-      // A quick change commits meanwhile, with a higher number.
-      await t.orm.em.fork().transactional((tx) => appendEvents(tx, [{ tenantId: a.tenantId, type: 'import.completed', data: { marker: 'quick' } }]));
+      // A quick change of the same tenant meanwhile: its append waits for the slow one's commit.
+      let quickDone = false;
+      const quick = t.orm.em
+        .fork()
+        .transactional((tx) => appendEvents(tx, [{ tenantId: a.tenantId, type: 'import.completed', data: { marker: 'quick' } }]))
+        .then(() => (quickDone = true));
 
       const first = await t.gql(EVENTS, {}, a.token);
       const seen = first.data.events.nodes.map((e: any) => e.data.marker);
+      assert.deepEqual(seen, [], 'nothing is listed while the older transaction is open');
+      assert.equal(quickDone, false, 'the later append waits for the earlier one to commit');
       const cursor = first.data.events.pageInfo.endCursor;
       await slow.query('commit');
+      await quick;
 
       const next = await t.gql(EVENTS, { after: cursor }, a.token);
       const all = [...seen, ...next.data.events.nodes.map((e: any) => e.data.marker)];
-      assert.ok(all.includes('quick'));
-      assert.ok(all.includes('slow'), `the slow transaction's event is never listed to a client paging by cursor (saw ${JSON.stringify(all)})`);
+      assert.deepEqual(all, ['slow', 'quick'], 'every event is listed once, in commit order');
+
+      // Another tenant's appends do not wait for this tenant's open transaction.
+      const other = await t.seedTenant('Other');
+      await slow.query('begin');
+      await appendEvents(slow, [{ tenantId: a.tenantId, type: 'import.completed', data: { marker: 'held' } }]);
+      await t.orm.em.fork().transactional((tx) => appendEvents(tx, [{ tenantId: other.tenantId, type: 'import.completed', data: { marker: 'other' } }]));
+      await slow.query('rollback');
     } finally {
       await slow.end();
     }

@@ -13,7 +13,8 @@
  *   membership (userId, tenantId, email, status, firstName, lastName, metadata, occurredAt). Ordered per user.
  *
  * `db` is a MikroORM EntityManager inside `transactional` (services) or a pg client inside `begin` (workers).
- * Each call is ONE statement whatever the number of events (10,000 invitations: one statement): it inserts the
+ * Each call is two statements whatever the number of events (10,000 invitations: two): the tenant's event-order
+ * lock (see `lockTenants`), then one statement that inserts the
  * events, fans them out to the tenant's enabled, subscribed webhook endpoints (`webhook_delivery` rows) and wakes one
  * delivery job per endpoint touched (graphile-worker job key `webhook:<endpointId>`, taken in endpoint id order so
  * that concurrent appends cannot deadlock on them).
@@ -82,6 +83,23 @@ function fanOut(source: string): string {
       from (select distinct endpoint_id from delivery order by endpoint_id) touched`;
 }
 
+/**
+ * Events of one tenant are numbered in commit order: before its events take their sequence numbers, a transaction
+ * takes a transaction-scoped advisory lock per tenant, held until it commits. Without it a long transaction (a
+ * 10,000-person invite) could commit numbers below a cursor a client already holds, and `events(after:)` would never
+ * show them. Appends come last in their transactions, so the lock is held only from the append to the commit;
+ * several tenants are locked in one order, so that two multi-tenant appends (the email worker's) cannot deadlock.
+ */
+const LOCK_TENANT = `pg_advisory_xact_lock(hashtextextended('event-order:' || tenant_id::text, 0))`;
+
+async function lockTenants(db: EventSql, tenantIds: readonly string[]): Promise<void> {
+  await run(db, `select ${LOCK_TENANT} from (select distinct t as tenant_id from unnest(?::text[]) as t order by 1) sorted`, [pgArrayLiteral([...new Set(tenantIds)])]);
+}
+
+async function lockTenantsOfInvitations(db: EventSql, ids: readonly string[]): Promise<void> {
+  await run(db, `select ${LOCK_TENANT} from (select distinct tenant_id from invitation where id = any(?::uuid[]) order by 1) sorted`, [pgArrayLiteral([...ids])]);
+}
+
 /** A timestamp as JavaScript's toISOString writes it (UTC, milliseconds, Z): the form of every time in event data. */
 const iso = (expression: string) => `to_char(${expression} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 /** The statement's time to the millisecond: `occurred_at` and `data.occurredAt` agree exactly. */
@@ -90,6 +108,7 @@ const NOW_MS = `date_trunc('milliseconds', statement_timestamp())`;
 /** Appends events whose data the caller built. One statement for any number of events. */
 export async function appendEvents(db: EventSql, events: readonly NewEvent[]): Promise<void> {
   if (!events.length) return;
+  await lockTenants(db, events.map((e) => e.tenantId));
   const now = new Date().toISOString();
   await run(
     db,
@@ -137,6 +156,8 @@ export async function appendInvitationEvents(
       params.push(selector.tenantId);
     }
   }
+  if ('batchId' in selector || selector.tenantId) await lockTenants(db, [selector.tenantId!]);
+  else await lockTenantsOfInvitations(db, selector.ids);
   // The type is the first parameter; `occurred_at` is the statement's time, the same in every event's data.
   await run(
     db,
@@ -167,6 +188,7 @@ export async function appendMemberEvents(
   selector: { tenantId: string; membershipIds: readonly string[] },
 ): Promise<void> {
   if (!selector.membershipIds.length) return;
+  await lockTenants(db, [selector.tenantId]);
   await run(
     db,
     fanOut(`select gen_random_uuid() as id, m.tenant_id, ?::text as type, ${NOW_MS} as occurred_at,
