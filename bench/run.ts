@@ -122,7 +122,7 @@ async function plainInviteRun(base: string, token: string, n: number): Promise<n
 }
 
 /** POST /scim/v2/Bulk with `n` user creates, over HTTP. */
-async function scimBulkRun(base: string, scimToken: string, n: number): Promise<number> {
+export async function scimBulkRun(base: string, scimToken: string, n: number): Promise<number> {
   const Operations = people(n, 'scim').map((p, i) => ({
     method: 'POST',
     path: '/Users',
@@ -139,7 +139,7 @@ async function scimBulkRun(base: string, scimToken: string, n: number): Promise<
 }
 
 /** A SCIM token of the bench tenant, written directly (the GraphQL mutation needs tenant:admin). */
-async function benchScimToken(client: Client, tenantId: string): Promise<string> {
+export async function benchScimToken(client: Client, tenantId: string): Promise<string> {
   const id = randomUUID();
   const secret = randomBytes(32).toString('base64url');
   await client.query('insert into scim_token (id, tenant_id, secret_hash, created_at) values ($1, $2, $3, now())', [id, tenantId, hashToken(secret)]);

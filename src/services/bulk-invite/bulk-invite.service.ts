@@ -150,10 +150,11 @@ export class BulkInviteService {
           refusedAny: decisions.some((d) => d.kind === 'failed' && d.failure.code === 'SEAT_LIMIT_REACHED'),
         });
         await writeInviteRows(tx, tenantId, rows);
-        // One `invitation.created` per invited person, built from the rows just written: one statement.
-        if (rows.invitations.length) await appendInvitationEvents(tx, 'invitation.created', { tenantId, batchId });
         if (record) await tx.insertMany(IdempotencyRecord, [record]);
         if (rows.invitations.some((row) => row.emailStatus === 'QUEUED')) await this.emailQueue.enqueueInTransaction(tx);
+        // One `invitation.created` per invited person, built from the rows just written (reached by their ids). Last,
+        // because it takes the tenant's event-order lock until the commit.
+        if (rows.invitations.length) await appendInvitationEvents(tx, 'invitation.created', { tenantId, ids: rows.invitations.map((row) => row.id as string) });
       });
       return outcome;
     } catch (error) {

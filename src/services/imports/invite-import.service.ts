@@ -196,9 +196,12 @@ export class InviteImportService {
       let after = 0;
       for (;;) {
         const rows = await em.execute<Array<{ row: number; line: number; email: string | null; outcome: string | null; code: string | null; message: string | null; user_id: string | null; invitation_id: string | null }>>(
+          // By the primary key alone: the import was found in the caller's tenant above, and its rows carry its
+          // tenant by a composite foreign key. A tenant_id condition here lets the planner, whose statistics may
+          // predate this tenant's rows, sort everything after the cursor on every page.
           `select row, line, email, outcome, code, message, user_id, invitation_id from invite_import_row
-            where tenant_id = ? and import_id = ? and row > ? order by row limit ?`,
-          [tenantId, id, after, RESULTS_PAGE],
+            where import_id = ? and row > ? order by row limit ?`,
+          [record.id, after, RESULTS_PAGE],
         );
         if (!rows.length) return;
         after = rows[rows.length - 1].row;

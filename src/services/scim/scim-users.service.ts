@@ -446,11 +446,16 @@ export async function loadScimUsers(em: EntityManager, tenantId: string, members
         created_at: Date;
       }>
     >(
+      // Each member by its primary key (lateral, `offset 0`), then checked against the tenant: with statistics
+      // that predate this tenant's rows the planner would otherwise scan the tenant's whole range once per member.
+      // The manager is reached by key too; the composite foreign key keeps it in the member's tenant.
       `select m.id, m.user_id, u.email, m.first_name, m.last_name, m.display_name, m.nick_name, m.user_type, m.external_id, mgr.user_id as manager_user_id, m.status, m.created_at
-         from membership m join users u on u.id = m.user_id
-         left join membership mgr on mgr.tenant_id = m.tenant_id and mgr.id = m.manager_id
-        where m.tenant_id = ? and m.id = any(?::uuid[])`,
-      [tenantId, ids],
+         from unnest(?::uuid[]) as selected(id)
+         cross join lateral (select * from membership where id = selected.id offset 0) m
+         join users u on u.id = m.user_id
+         left join lateral (select user_id from membership where id = m.manager_id offset 0) mgr on true
+        where m.tenant_id = ?`,
+      [ids, tenantId],
     ),
     options.groups
       ? em.execute<Array<{ membership_id: string; id: string; name: string }>>(
