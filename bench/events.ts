@@ -21,6 +21,7 @@ import { Tenant } from '../src/entities';
 import { createLogger } from '../src/logger';
 import { startEmailWorker } from '../src/mail/email-worker';
 import { appendInvitationEvents } from '../src/services/events';
+import { BENCH_SECRET } from './settings';
 
 const log = createLogger('warn');
 
@@ -46,7 +47,7 @@ export async function runEventsBench(serverUrl: string, smoke: boolean): Promise
   const config = loadConfig({
     NODE_ENV: 'test',
     DATABASE_URL: url,
-    JWT_SECRET: 'bench-secret-that-is-at-least-32-bytes!!',
+    JWT_SECRET: BENCH_SECRET,
     BULK_INVITE_RATE_LIMIT: '0',
     BULK_INVITE_USERS_PER_MINUTE: '0',
     WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',

@@ -16,8 +16,9 @@ import { createLogger } from '../src/logger';
 import { FakePostmark } from '../test/helpers/fake-postmark';
 import { freePort, spawnEntry, type Spawned } from '../test/helpers/processes';
 import { floorRun, seedTenant } from './run';
+import { BENCH_SECRET, NO_BUDGETS } from './settings';
 
-const SECRET = 'bench-secret-that-is-at-least-32-bytes!!';
+const SECRET = BENCH_SECRET;
 const POLL_MS = 250;
 /** IMPORT_CHUNK_ROWS's default (src/config.ts), for the report. */
 const DEFAULT_CHUNK_ROWS = 5000;
@@ -76,7 +77,6 @@ function toStream(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array>
 export async function runImportBench(
   serverUrl: string,
   rows: number,
-  env: Record<string, string> = {},
   options: { sendEmail?: boolean } = {},
 ): Promise<ImportBenchResult> {
   const sendEmail = options.sendEmail === true;
@@ -110,14 +110,11 @@ export async function runImportBench(
       NODE_ENV: 'test',
       DATABASE_URL: url,
       JWT_SECRET: SECRET,
-      BULK_INVITE_RATE_LIMIT: '0',
-      BULK_INVITE_USERS_PER_MINUTE: '0',
-      READ_RATE_LIMIT: '0',
+      ...NO_BUDGETS,
       IMPORT_MAX_ROWS: String(Math.max(rows, 1_000_000)),
       LOG_LEVEL: 'warn',
       ...(process.env.IMPORT_CHUNK_ROWS ? { IMPORT_CHUNK_ROWS: process.env.IMPORT_CHUNK_ROWS } : {}),
       ...(postmarkUrl ? { POSTMARK_SERVER_TOKEN: 'test-token', POSTMARK_API_URL: postmarkUrl, EMAIL_POLL_INTERVAL_MS: '100' } : {}),
-      ...env,
     };
     const port = await freePort();
     const api = spawnEntry('src/main.ts', { ...common, PORT: String(port), RUN_WORKER: 'false' });
@@ -194,7 +191,7 @@ export async function runImportBench(
       resultsLines: resultsLines - 1,
       resultsSeconds: Number(resultsSeconds.toFixed(1)),
       resultsRssGrowthMb,
-      chunkRows: Number(env.IMPORT_CHUNK_ROWS ?? process.env.IMPORT_CHUNK_ROWS ?? DEFAULT_CHUNK_ROWS),
+      chunkRows: Number(process.env.IMPORT_CHUNK_ROWS ?? DEFAULT_CHUNK_ROWS),
       sendEmail,
       emails,
     };

@@ -16,8 +16,9 @@ import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
 import { Role, Tenant } from '../src/entities';
 import { createLogger } from '../src/logger';
 import { freePort, spawnEntry } from '../test/helpers/processes';
+import { BENCH_SECRET } from './settings';
 
-const SECRET = 'bench-secret-that-is-at-least-32-bytes!!';
+const SECRET = BENCH_SECRET;
 const log = createLogger('warn');
 
 export interface IsolationOptions {

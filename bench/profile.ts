@@ -14,11 +14,12 @@ import { mintToken } from '../src/auth/jwt';
 import { Group, Position, Role, Tenant } from '../src/entities';
 import { createLogger } from '../src/logger';
 import { ROOT, freePort, spawnEntry } from '../test/helpers/processes';
+import { BENCH_SECRET, NO_BUDGETS } from './settings';
 import { FLOOR_SCHEMA, createMinimalSchema, floorRun, openBenchDatabase, seedOtherTenants } from './run';
 
 const N = Number(process.argv[2] ?? 10_000);
 const REQUESTS = Number(process.argv[3] ?? 3);
-const SECRET = 'bench-secret-that-is-at-least-32-bytes!!';
+const SECRET = BENCH_SECRET;
 const log = createLogger('warn');
 
 interface ProfileNode {
@@ -138,11 +139,8 @@ async function main() {
       PORT: String(port),
       JWT_SECRET: SECRET,
       RUN_WORKER: 'false',
-      BULK_INVITE_RATE_LIMIT: '0',
-      BULK_INVITE_USERS_PER_MINUTE: '0',
-      READ_RATE_LIMIT: '0',
       LOG_LEVEL: 'warn',
-      EMAILS_PER_TENANT_PER_HOUR: '100000000',
+      ...NO_BUDGETS,
       PROFILE_OUT: out,
     });
     await server.waitFor(/Bulk invite service ready/, 120_000);

@@ -41,6 +41,7 @@ import { freePort, spawnEntry } from '../test/helpers/processes';
 import { CONTRACT_SCENARIO, SMOKE_SCENARIO, isolationReport, runIsolation } from './isolation';
 import { runEventsBench } from './events';
 import { importBenchReport, runImportBench } from './imports';
+import { BENCH_SECRET, NO_BUDGETS } from './settings';
 
 const smoke = process.argv.includes('--smoke');
 const SIZES = smoke ? [20] : [100, 1_000, 10_000];
@@ -51,10 +52,8 @@ const DRAIN_EMAILS = smoke ? 200 : 10_000;
 /** `--import-rows=N` for the async import section (the issue's size by default); `--imports-only` runs that section alone. */
 const IMPORT_ROWS = smoke ? 200 : Number(/^--import-rows=(\d+)$/.exec(process.argv.find((a) => a.startsWith('--import-rows=')) ?? '')?.[1] ?? 1_000_000);
 const IMPORTS_ONLY = process.argv.includes('--imports-only');
-const SECRET = 'bench-secret-that-is-at-least-32-bytes!!';
+const SECRET = BENCH_SECRET;
 const log = createLogger('warn');
-/** The bench invites far more people per hour into one tenant than any real tenant's email budget allows. */
-const EMAIL_BUDGET = { EMAILS_PER_TENANT_PER_HOUR: '100000000' };
 
 export interface Catalog {
   tenantId: string;
@@ -300,7 +299,7 @@ function peakRssMb(pid: number): number {
 }
 
 async function statementsPerRequest(url: string, catalog: Catalog, n: number): Promise<number> {
-  const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: url, JWT_SECRET: SECRET, BULK_INVITE_RATE_LIMIT: '0', BULK_INVITE_USERS_PER_MINUTE: '0', READ_RATE_LIMIT: '0', LOG_LEVEL: 'silent', ...EMAIL_BUDGET });
+  const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: url, JWT_SECRET: SECRET, LOG_LEVEL: 'silent', ...NO_BUDGETS });
   const orm = await createOrm(url);
   try {
     const services = createServices(config, orm);
@@ -380,14 +379,11 @@ async function drainInto(url: string, catalog: Catalog) {
     NODE_ENV: 'test',
     DATABASE_URL: url,
     JWT_SECRET: SECRET,
-    BULK_INVITE_RATE_LIMIT: '0',
-    BULK_INVITE_USERS_PER_MINUTE: '0',
-    READ_RATE_LIMIT: '0',
     POSTMARK_SERVER_TOKEN: 'test-token',
     POSTMARK_API_URL: apiUrl,
     EMAIL_POLL_INTERVAL_MS: '100',
     LOG_LEVEL: 'silent',
-    ...EMAIL_BUDGET,
+    ...NO_BUDGETS,
   });
   const orm = await createOrm(url);
   const client = new Client({ connectionString: url });
@@ -492,7 +488,7 @@ export async function openBenchDatabase(prefix: string) {
 async function importsOnly() {
   const { serverUrl, close } = await openBenchDatabase('bulk_invite_bench_imports_only');
   try {
-    const result = await runImportBench(serverUrl, IMPORT_ROWS, EMAIL_BUDGET, { sendEmail: process.argv.includes('--import-send-email') });
+    const result = await runImportBench(serverUrl, IMPORT_ROWS, { sendEmail: process.argv.includes('--import-send-email') });
     console.log(`\n${importBenchReport(result)}\n`);
     console.log(JSON.stringify(result, null, 2));
   } finally {
@@ -515,11 +511,8 @@ async function main() {
       PORT: String(port),
       JWT_SECRET: SECRET,
       RUN_WORKER: 'false',
-      BULK_INVITE_RATE_LIMIT: '0',
-      BULK_INVITE_USERS_PER_MINUTE: '0',
-      READ_RATE_LIMIT: '0',
       LOG_LEVEL: 'warn',
-      ...EMAIL_BUDGET,
+      ...NO_BUDGETS,
     });
     await server.waitFor(/Bulk invite service ready/, 120_000);
     const base = `http://127.0.0.1:${port}`;
@@ -594,9 +587,9 @@ async function main() {
     const drain = await emailDrain(serverUrl);
     const isolated = await isolation(serverUrl);
     const events = await runEventsBench(serverUrl, smoke);
-    const imports = await runImportBench(serverUrl, IMPORT_ROWS, EMAIL_BUDGET);
+    const imports = await runImportBench(serverUrl, IMPORT_ROWS);
     // The issue's second import figure: 100,000 rows with sendEmail=true, every email sent once.
-    const importEmails = await runImportBench(serverUrl, smoke ? 100 : 100_000, EMAIL_BUDGET, { sendEmail: true });
+    const importEmails = await runImportBench(serverUrl, smoke ? 100 : 100_000, { sendEmail: true });
     const syncUsersPerSecond = rows[rows.length - 1].serviceUsersPerSecond;
     await orm.close();
 
