@@ -98,7 +98,9 @@ describe('configuration refused at startup', () => {
 describe('database refused at startup (DATABASE_URL)', () => {
   it('a role that does not exist (the password is never printed)', async () => {
     const line = await failedStart({ DATABASE_URL: withUser(serverUrl(), 'no_such_role_bi', 'hunter2') });
-    assert.match(line, /^error: DATABASE_URL: PostgreSQL at [^ ]+ refused user "no_such_role_bi"/);
+    // Under trust authentication (the CI's server) PostgreSQL says the role does not exist; under password
+    // authentication (the embedded server of a plain `npm test`) it never tells, and refuses the password instead.
+    assert.match(line, /^error: DATABASE_URL: PostgreSQL at [^ ]+ refused (user|the password of user) "no_such_role_bi"/);
     assert.doesNotMatch(line, /hunter2/);
   });
 
